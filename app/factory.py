@@ -1,0 +1,122 @@
+"""create_app(settings): nothing is connected at import time; the lifespan builds it all."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from app import messages
+from app.clock import Clock, SystemClock
+from app.ratelimits import RateLimits
+from app.realtime.broker import broker_from_url
+from app.realtime.hub import Hub
+from app.realtime.presence import MemoryPresence, PresenceStore
+from app.services import Services
+from app.settings import Settings
+from app.storage.database import Database
+from app.web import admin, api, pages, ws
+from app.web.errors import handlers
+
+log = logging.getLogger("village")
+ROOT = Path(__file__).resolve().parents[1]
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self' ws: wss:; frame-ancestors 'none'; form-action 'self'"
+    ),
+}
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+
+def presence_for(settings: Settings) -> PresenceStore:
+    if settings.broker_url.startswith(("redis://", "rediss://")):
+        try:
+            from app.realtime.redis_presence import RedisPresence  # type: ignore[import-not-found]
+        except ImportError:
+            return MemoryPresence()
+        return RedisPresence(settings.broker_url)  # type: ignore[no-any-return]
+    return MemoryPresence()
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        broker = broker_from_url(settings.broker_url)
+        await broker.start()
+        svc_box: list[Services] = []
+
+        async def backlog(room_id: int, after: int):  # type: ignore[no-untyped-def]
+            return await messages.backlog(svc_box[0], room_id, after)
+
+        async def head(room_id: int) -> int:
+            return await messages.room_head(svc_box[0], room_id)
+
+        hub = Hub(broker, presence_for(settings), backlog, head)
+        svc = Services(
+            settings=settings,
+            db=db,
+            clock=clock or SystemClock(),
+            broker=broker,
+            hub=hub,
+            limits=RateLimits(settings),
+        )
+        svc_box.append(svc)
+        await hub.start()
+        app.state.services = svc
+        log.info(
+            "Village ready: database=%s broker=%s",
+            _redact(settings.database_url),
+            settings.broker_url.split("@")[-1],
+        )
+        try:
+            yield
+        finally:
+            await hub.aclose()
+            await hub.presence.aclose()
+            await broker.aclose()
+            await db.aclose()
+
+    routes = [
+        *pages.routes,
+        *admin.routes,
+        *api.routes,
+        *ws.routes,
+        Mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static"),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers=handlers,  # type: ignore[arg-type]
+        middleware=[Middleware(SecurityHeaders)],
+    )
+
+
+def _redact(url: str) -> str:
+    if "@" in url:
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

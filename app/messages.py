@@ -1,0 +1,153 @@
+"""Chat messages: stored before they are acknowledged or broadcast, exactly once per client id."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from app.access import RoomAccess
+from app.errors import InvalidInput, NotFound
+from app.realtime.envelope import Envelope
+from app.services import Services
+from app.storage import groups as group_store
+from app.storage import messages as store
+from app.storage.tables import Message, User
+
+BACKLOG_PAGE = 500
+CLIENT_ID_MAX_CHARS = 64
+
+
+def encode(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+
+def message_frame(
+    msg: Message, sender: User, role: str, *, placeholder: bool = False
+) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "room": msg.room_id,
+        "seq": msg.seq,
+        "id": msg.id,
+        "client_id": msg.client_id,
+        "sender": {"id": sender.id, "name": sender.display_name, "role": role},
+        "body": "" if placeholder else msg.body,
+        "status": msg.status,
+        "ts": msg.created_at.isoformat(timespec="seconds"),
+    }
+
+
+def envelopes(msg: Message, sender: User, role: str) -> list[Envelope]:
+    """One frame per audience: held messages reach only staff and the sender; hidden ones
+    reach members as a placeholder without the text."""
+    if msg.status == "held":
+        return [
+            Envelope(msg.seq, f"staff,u:{msg.sender_id}", encode(message_frame(msg, sender, role)))
+        ]
+    if msg.status == "hidden":
+        return [
+            Envelope(msg.seq, "staff", encode(message_frame(msg, sender, role))),
+            Envelope(
+                msg.seq, "members", encode(message_frame(msg, sender, role, placeholder=True))
+            ),
+        ]
+    return [Envelope(msg.seq, "*", encode(message_frame(msg, sender, role)))]
+
+
+def validate_body(svc: Services, body: object) -> str:
+    if not isinstance(body, str) or not body.strip():
+        raise InvalidInput("A message cannot be empty.", code="empty_message")
+    limit = svc.settings.message_max_chars
+    if len(body) > limit:
+        raise InvalidInput(
+            f"That message is {len(body):,} characters; the limit is {limit:,}. "
+            "Please split it into shorter messages.",
+            code="message_too_long",
+        )
+    return body
+
+
+def validate_client_id(client_id: object) -> str:
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= CLIENT_ID_MAX_CHARS:
+        raise InvalidInput(
+            f"client_id must be a string of 1 to {CLIENT_ID_MAX_CHARS} characters.",
+            code="invalid_client_id",
+        )
+    return client_id
+
+
+@dataclass(frozen=True)
+class Sent:
+    message: Message
+    duplicate: bool
+
+
+async def send_message(svc: Services, access: RoomAccess, client_id: str, body: str) -> Sent:
+    """Store, then publish. A resend with the same client id returns the stored message."""
+    client_id = validate_client_id(client_id)
+    body = validate_body(svc, body)
+    user = access.user
+    try:
+        async with svc.db.transaction() as s:
+            existing = await store.message_by_client_id(s, user.id, client_id)  # type: ignore[arg-type]
+            if existing is not None:
+                sent = Sent(existing, duplicate=True)
+            else:
+                # Re-checked per send: a removal between connect and send stops the message.
+                m = await group_store.membership(s, access.group.id, user.id)  # type: ignore[arg-type]
+                if m is None or m.status != "active":
+                    raise NotFound()
+                seq = await store.next_seq(s, access.room.id)  # type: ignore[arg-type]
+                msg = Message(
+                    room_id=access.room.id,
+                    seq=seq,
+                    sender_id=user.id,  # type: ignore[arg-type]
+                    client_id=client_id,
+                    body=body,
+                    created_at=svc.clock.now(),
+                )
+                s.add(msg)
+                sent = Sent(msg, duplicate=False)
+    except IntegrityError:
+        # The same client id raced in from another connection: that row wins.
+        existing = await _existing(svc, user.id, client_id)  # type: ignore[arg-type]
+        if existing is None:
+            raise
+        sent = Sent(existing, duplicate=True)
+    if sent.message.room_id != access.room.id:
+        raise InvalidInput(
+            "That client_id was already used in another room.", code="invalid_client_id"
+        )
+    # Republished on a duplicate too: the first attempt may have died between commit and publish.
+    await svc.hub.publish(access.room.id, envelopes(sent.message, user, access.role))  # type: ignore[arg-type]
+    return sent
+
+
+async def _existing(svc: Services, user_id: int, client_id: str) -> Message | None:
+    async with svc.db.transaction() as s:
+        return await store.message_by_client_id(s, user_id, client_id)
+
+
+async def backlog(svc: Services, room_id: int, after_seq: int) -> list[Envelope]:
+    """Every envelope after after_seq, in order (all audiences; the hub filters per viewer)."""
+    out: list[Envelope] = []
+    async with svc.db.transaction() as s:
+        room = await store.room_by_id(s, room_id)
+        if room is None:
+            return out
+        roles = await group_store.roles_in_group(s, room.group_id)
+        while True:
+            rows = await store.messages_after(s, room_id, after_seq, BACKLOG_PAGE)
+            for msg, sender in rows:
+                out.extend(envelopes(msg, sender, roles.get(sender.id, "member")))  # type: ignore[arg-type]
+            if len(rows) < BACKLOG_PAGE:
+                return out
+            after_seq = rows[-1][0].seq
+
+
+async def room_head(svc: Services, room_id: int) -> int:
+    async with svc.db.transaction() as s:
+        return await store.room_last_seq(s, room_id)

@@ -1,0 +1,52 @@
+"""Rate limits on the `limits` library: moving windows, in memory or shared through Redis."""
+
+from __future__ import annotations
+
+from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
+from limits.aio.storage import Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+from app.settings import Settings
+
+LOGIN_WINDOW_MINUTES = 15
+
+
+def _storage_url(broker_url: str) -> str:
+    # With Redis as the broker, limits are shared by every worker through the same server.
+    if broker_url.startswith(("redis://", "rediss://")):
+        return "async+" + broker_url
+    return "async+memory://"
+
+
+class RateLimits:
+    def __init__(self, settings: Settings) -> None:
+        url = _storage_url(settings.broker_url)
+        options = {"implementation": "redispy"} if "redis" in url else {}
+        storage = storage_from_string(url, **options)
+        assert isinstance(storage, Storage)
+        self.storage = storage
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._login_account = RateLimitItemPerMinute(
+            settings.login_attempts_per_account, LOGIN_WINDOW_MINUTES
+        )
+        self._login_address = RateLimitItemPerMinute(
+            settings.login_attempts_per_address, LOGIN_WINDOW_MINUTES
+        )
+        self._messages = RateLimitItemPerSecond(
+            settings.messages_per_window, settings.rate_window_seconds
+        )
+        self.message_window_seconds = settings.rate_window_seconds
+
+    async def login_allowed(self, email: str, address: str) -> bool:
+        """Checks without counting: only failures count against the limit."""
+        account_ok = await self._limiter.test(self._login_account, "login-acct", email)
+        address_ok = await self._limiter.test(self._login_address, "login-addr", address)
+        return account_ok and address_ok
+
+    async def login_failed(self, email: str, address: str) -> None:
+        await self._limiter.hit(self._login_account, "login-acct", email)
+        await self._limiter.hit(self._login_address, "login-addr", address)
+
+    async def message_allowed(self, user_id: int, room_id: int) -> bool:
+        return await self._limiter.hit(self._messages, "msg", str(user_id), str(room_id))

@@ -1,0 +1,51 @@
+"""The broker seam: four verbs, bytes in and bytes out, chosen by URL.
+
+It knows nothing of rooms or users. A subscription whose listener dies raises BrokerLost
+from its iterator, so a subscriber is woken with an error and never left hanging.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+
+class BrokerLost(Exception):
+    """The subscription may have missed publications: resynchronise from the database."""
+
+
+class Subscription(Protocol):
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+
+class Broker(Protocol):
+    async def start(self) -> None:
+        """Connect and start the listener."""
+
+    async def publish(self, channel: str, data: bytes) -> None:
+        """Send data to every subscriber of channel, on every worker."""
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]:
+        """async with broker.subscribe(ch) as sub: async for data in sub: ..."""
+
+    async def aclose(self) -> None:
+        """Stop the listener and wake every subscriber."""
+
+    @property
+    def healthy(self) -> bool:
+        """False while the listener is down (reported by /readyz)."""
+
+
+def broker_from_url(url: str) -> Broker:
+    if url.startswith("memory://"):
+        from app.realtime.memory_broker import MemoryBroker
+
+        return MemoryBroker()
+    if url.startswith(("redis://", "rediss://")):
+        try:
+            from app.realtime.redis_broker import RedisBroker  # type: ignore[import-not-found]
+        except ImportError as exc:  # pragma: no cover - until the Redis broker lands
+            raise ValueError("the Redis broker is not available in this build") from exc
+        return RedisBroker(url)  # type: ignore[no-any-return]
+    raise ValueError(f"unsupported broker URL {url!r}: use memory:// or redis://host:port/db")

@@ -1,0 +1,262 @@
+"""The per-worker hub: which sockets are in which room, and fan-out to them.
+
+It never awaits one client inside a loop over clients: each connection has a bounded queue
+drained by its own sender task. A client that falls behind is closed with RESUME and
+reconnects with its last seen id; the room never waits for it.
+
+Ordering: each room's reader delivers message frames in sequence order with no gaps. When a
+publication is missing (out-of-order publishers, a broker hiccup) it reads the gap from the
+database, which is the source of truth: a message is committed before it is published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from app.realtime import closecodes
+from app.realtime.broker import Broker, BrokerLost
+from app.realtime.envelope import CONTROL_CHANNEL, Envelope, can_see, room_channel
+from app.realtime.presence import Card, PresenceStore
+
+log = logging.getLogger("village.hub")
+
+Backlog = Callable[[int, int], Awaitable[list[Envelope]]]  # (room_id, after_seq)
+RoomHead = Callable[[int], Awaitable[int]]  # room_id -> last committed seq
+RESUBSCRIBE_BACKOFF_SECS = (0.1, 0.5, 1.0, 2.0, 5.0)
+_conn_ids = itertools.count(1)
+
+
+@dataclass(eq=False)
+class Connection:
+    user_id: int
+    room_id: int
+    group_id: int
+    card: Card
+    queue_size: int
+    key: str = field(default_factory=lambda: f"c{next(_conn_ids)}")
+    last_seq: int = 0
+    close_code: int | None = None
+    close_reason: str = ""
+
+    def __post_init__(self) -> None:
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue(self.queue_size)
+        self._syncing = True
+        self._buffer: list[Envelope] = []
+
+    @property
+    def role(self) -> str:
+        return str(self.card["role"])
+
+    def visible(self, env: Envelope) -> bool:
+        return can_see(env.audience, self.user_id, self.role)
+
+    def deliver(self, env: Envelope) -> None:
+        if self.close_code is not None:
+            return
+        if self._syncing:
+            if len(self._buffer) >= self.queue_size:
+                self.close(closecodes.RESUME, "too far behind")
+            else:
+                self._buffer.append(env)
+            return
+        if not self.visible(env):
+            return
+        if env.seq:
+            if env.seq <= self.last_seq:
+                return  # already sent from the backlog or by an earlier publication
+            self.last_seq = env.seq
+        self._put(env.frame)
+
+    def send_direct(self, frame: str) -> None:
+        """A frame for this socket only (acks, errors)."""
+        if self.close_code is None:
+            self._put(frame)
+
+    def finish_sync(
+        self, backlog: list[Envelope], caught_up: Callable[[int], str] | None = None
+    ) -> None:
+        """Send what was missed, then what arrived meanwhile, each message exactly once."""
+        self._syncing = False
+        for env in backlog:
+            self.deliver(env)
+        if caught_up is not None:
+            self.send_direct(caught_up(self.last_seq))
+        buffered, self._buffer = self._buffer, []
+        for env in buffered:
+            self.deliver(env)
+
+    def close(self, code: int, reason: str) -> None:
+        if self.close_code is not None:
+            return
+        self.close_code, self.close_reason = code, reason
+        # Drop what is queued: the client will resume from its last seen id anyway.
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+
+    def _put(self, frame: str) -> None:
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.close(closecodes.RESUME, "too slow: reconnect and resume")
+
+
+class _RoomChannel:
+    def __init__(self, hub: Hub, room_id: int) -> None:
+        self.hub = hub
+        self.room_id = room_id
+        self.conns: set[Connection] = set()
+        self.last_seq = 0
+        self.ready = asyncio.Event()
+        self.task = asyncio.create_task(self._run(), name=f"room-{room_id}")
+
+    async def _run(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                async with self.hub.broker.subscribe(room_channel(self.room_id)) as sub:
+                    # Anything committed before we listened comes from the database.
+                    head = await self.hub.room_head(self.room_id)
+                    if self.ready.is_set():
+                        await self._catch_up()
+                    else:
+                        self.last_seq = head
+                        self.ready.set()
+                    attempt = 0
+                    async for data in sub:
+                        await self._dispatch(Envelope.decode(data))
+            except asyncio.CancelledError:
+                raise
+            except BrokerLost:
+                log.warning("room %s subscription lost; resynchronising", self.room_id)
+            except Exception:
+                log.exception("room %s reader failed; resynchronising", self.room_id)
+            delay = RESUBSCRIBE_BACKOFF_SECS[min(attempt, len(RESUBSCRIBE_BACKOFF_SECS) - 1)]
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    async def _dispatch(self, env: Envelope) -> None:
+        # Connections drop what they already have, so the reader only has to fill gaps.
+        if env.seq > self.last_seq + 1:
+            await self._catch_up()
+        self.last_seq = max(self.last_seq, env.seq)
+        for conn in tuple(self.conns):
+            conn.deliver(env)
+
+    async def _catch_up(self) -> None:
+        for env in await self.hub.backlog(self.room_id, self.last_seq):
+            for conn in tuple(self.conns):
+                conn.deliver(env)
+            self.last_seq = max(self.last_seq, env.seq)
+
+
+class Hub:
+    def __init__(
+        self,
+        broker: Broker,
+        presence: PresenceStore,
+        backlog: Backlog,
+        room_head: RoomHead,
+    ) -> None:
+        self.broker = broker
+        self.presence = presence
+        self.backlog = backlog
+        self.room_head = room_head
+        self._rooms: dict[int, _RoomChannel] = {}
+        self._by_user: dict[int, set[Connection]] = defaultdict(set)
+        self._control_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._control_task = asyncio.create_task(self._control(), name="hub-control")
+
+    async def aclose(self) -> None:
+        for conns in self._by_user.values():
+            for conn in conns:
+                conn.close(closecodes.GOING_AWAY, "server restarting")
+        tasks = [ch.task for ch in self._rooms.values()]
+        if self._control_task:
+            tasks.append(self._control_task)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._rooms.clear()
+
+    @property
+    def connection_count(self) -> int:
+        return sum(len(c) for c in self._by_user.values())
+
+    async def join(self, conn: Connection) -> None:
+        """Register conn in its room; it buffers live frames until finish_sync."""
+        channel = self._rooms.get(conn.room_id)
+        if channel is None:
+            channel = self._rooms[conn.room_id] = _RoomChannel(self, conn.room_id)
+        await channel.ready.wait()
+        channel.conns.add(conn)
+        self._by_user[conn.user_id].add(conn)
+        await self.presence.add(conn.room_id, conn.key, conn.card)
+        await self.publish_presence(conn.room_id)
+
+    async def leave(self, conn: Connection) -> None:
+        channel = self._rooms.get(conn.room_id)
+        if channel is not None:
+            channel.conns.discard(conn)
+            if not channel.conns:
+                channel.task.cancel()
+                del self._rooms[conn.room_id]
+        user_conns = self._by_user.get(conn.user_id)
+        if user_conns is not None:
+            user_conns.discard(conn)
+            if not user_conns:
+                del self._by_user[conn.user_id]
+        await self.presence.remove(conn.room_id, conn.key)
+        await self.publish_presence(conn.room_id)
+
+    async def publish(self, room_id: int, envelopes: list[Envelope]) -> None:
+        channel = room_channel(room_id)
+        for env in envelopes:
+            await self.broker.publish(channel, env.encode())
+
+    async def publish_presence(self, room_id: int) -> None:
+        members = await self.presence.members(room_id)
+        frame = json.dumps({"type": "presence", "room": room_id, "members": members})
+        with contextlib.suppress(Exception):  # presence is best-effort; messages are not
+            await self.publish(room_id, [Envelope(0, "*", frame)])
+
+    async def close_user(self, user_id: int, code: int, reason: str, group_id: int = 0) -> None:
+        """Close a user's sockets on every worker (logout, deactivation, removal)."""
+        payload = {"op": "close", "user_id": user_id, "code": code, "reason": reason}
+        if group_id:
+            payload["group_id"] = group_id
+        self._close_local(payload)
+        with contextlib.suppress(Exception):
+            await self.broker.publish(CONTROL_CHANNEL, json.dumps(payload).encode())
+
+    def _close_local(self, payload: dict[str, object]) -> None:
+        for conn in tuple(self._by_user.get(int(payload["user_id"]), ())):  # type: ignore[call-overload]
+            if "group_id" in payload and conn.group_id != payload["group_id"]:
+                continue
+            conn.close(int(payload["code"]), str(payload["reason"]))  # type: ignore[call-overload]
+
+    async def _control(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                async with self.broker.subscribe(CONTROL_CHANNEL) as sub:
+                    attempt = 0
+                    async for data in sub:
+                        self._close_local(json.loads(data))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("control subscription lost; resubscribing")
+            await asyncio.sleep(RESUBSCRIBE_BACKOFF_SECS[min(attempt, 4)])
+            attempt += 1

@@ -1,0 +1,45 @@
+"""What the domain actions need, built once in the lifespan and passed explicitly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.clock import Clock
+from app.ratelimits import RateLimits
+from app.realtime.broker import Broker
+from app.realtime.hub import Hub
+from app.settings import Settings
+from app.storage.database import Database
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Clock
+    broker: Broker
+    hub: Hub
+    limits: RateLimits
+
+
+def offline_services(settings: Settings) -> Services:
+    """Services for the CLI and tests: real database, a broker that reaches no sockets."""
+    from app.clock import SystemClock
+    from app.realtime.memory_broker import MemoryBroker
+    from app.realtime.presence import MemoryPresence
+
+    async def no_backlog(*_: object) -> list:  # type: ignore[type-arg]
+        return []
+
+    async def no_head(_: int) -> int:
+        return 0
+
+    broker = MemoryBroker()
+    return Services(
+        settings=settings,
+        db=Database(settings.database_url),
+        clock=SystemClock(),
+        broker=broker,
+        hub=Hub(broker, MemoryPresence(), no_backlog, no_head),
+        limits=RateLimits(settings),
+    )

@@ -1,0 +1,89 @@
+"""One typed settings object. Defaults are the embedded mode: SQLite file, in-process broker."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VILLAGE_", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = Field(
+        "development", description="development, test or production; production refuses defaults"
+    )
+    database_url: str = Field(
+        "sqlite+aiosqlite:///village.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///file.db or postgresql+asyncpg://…",
+    )
+    broker_url: str = Field(
+        "memory://", description="Fan-out broker: memory:// (one worker) or redis://host:port/db"
+    )
+    secret_key: str = Field(
+        DEV_SECRET_KEY,
+        description="Secret for tokens and webhook signatures; required in production",
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="Base URL people use; links in emails point here"
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to open WebSockets, in addition to public_url's origin",
+    )
+    cookie_secure: bool = Field(False, description="Mark cookies Secure (set true behind HTTPS)")
+    session_idle_minutes: int = Field(30, description="Sign out after this many idle minutes")
+    session_max_hours: int = Field(12, description="Sign out this many hours after login, always")
+    login_attempts_per_account: int = Field(
+        5, description="Failed logins allowed per account per 15 minutes"
+    )
+    login_attempts_per_address: int = Field(
+        20, description="Failed logins allowed per client address per 15 minutes"
+    )
+    message_max_chars: int = Field(4000, description="Longest chat message, in characters")
+    frame_max_bytes: int = Field(
+        32_768, description="Largest WebSocket frame answered with an error frame (bytes)"
+    )
+    ws_hard_max_bytes: int = Field(
+        1_048_576, description="Frames above this close the socket with 1009 (server limit)"
+    )
+    messages_per_window: int = Field(10, description="Messages a member may send per rate window")
+    rate_window_seconds: int = Field(10, description="Length of the per-member rate window (s)")
+    outbound_queue_size: int = Field(
+        256, description="Frames queued for one socket before it is told to reconnect and resume"
+    )
+    history_page_size: int = Field(50, description="Recent messages shown when a room opens")
+    resume_max_messages: int = Field(
+        1000, description="Most missed messages replayed on resume before asking for a reload"
+    )
+    ws_per_message_deflate: bool = Field(
+        False, description="WebSocket compression; off: short messages, large memory cost"
+    )
+    workers: int = Field(1, description="uvicorn worker processes (forced to 1 with memory://)")
+    log_level: str = Field("info", description="Log level: debug, info, warning, error")
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEV_SECRET_KEY:
+            raise ValueError(
+                "VILLAGE_SECRET_KEY must be set in production; the default key is for development"
+            )
+        if self.environment == "production" and len(self.secret_key) < 32:
+            raise ValueError("VILLAGE_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def origins(self) -> set[str]:
+        from urllib.parse import urlsplit
+
+        base = urlsplit(self.public_url)
+        found = {f"{base.scheme}://{base.netloc}"}
+        found.update(o.rstrip("/") for o in self.allowed_origins)
+        return found

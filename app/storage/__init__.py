@@ -1,0 +1,1 @@
+"""The storage seam: the only package that builds SQL. Domain code calls its functions."""

@@ -1,0 +1,1 @@
+"""Transport only: parse, authorise, call one domain function, render."""

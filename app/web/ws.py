@@ -1,0 +1,203 @@
+"""The one WebSocket endpoint: /ws/rooms/{room_id}?after=<last seen seq>.
+
+Authenticate and authorise at the handshake, accept, then a receiver and a sender run side by
+side until either ends. The other place (with app/web/errors.py) that maps domain errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sqlalchemy.exc import DBAPIError
+from starlette.responses import Response
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from app import accounts, messages
+from app.access import RoomAccess, enter_room
+from app.errors import AgreementsRequired, NotAuthenticated, NotFound, VillageError
+from app.realtime import closecodes
+from app.realtime.hub import Connection
+from app.services import Services
+from app.web import frames
+from app.web.auth import SESSION_COOKIE, services
+
+log = logging.getLogger("village.ws")
+
+
+async def _deny(ws: WebSocket, status: int) -> None:
+    # Refuse before accept: the client sees an HTTP status and no room content.
+    if "websocket.http.response" in ws.scope.get("extensions", {}):
+        await ws.send_denial_response(Response(status_code=status))
+    else:
+        await ws.close(code=closecodes.ORIGIN_REFUSED)
+
+
+def _after(ws: WebSocket) -> int | None:
+    raw = ws.query_params.get("after")
+    if raw is None or raw == "":
+        return None
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        return None
+
+
+async def room_socket(ws: WebSocket) -> None:
+    svc = services(ws)
+    origin = (ws.headers.get("origin") or "").rstrip("/")
+    if origin not in svc.settings.origins:
+        log.warning("websocket refused: origin %r not allowed", origin[:100])
+        await _deny(ws, 403)
+        return
+    try:
+        who = await accounts.resolve(svc, ws.cookies.get(SESSION_COOKIE))
+        access = await enter_room(svc, who.user, int(ws.path_params["room_id"]))
+    except NotAuthenticated:
+        await _deny(ws, 403)
+        return
+    except AgreementsRequired:
+        await _deny(ws, 403)
+        return
+    except NotFound:
+        await _deny(ws, 404)
+        return
+    await ws.accept()
+    conn = Connection(
+        user_id=who.user.id,
+        room_id=access.room.id,
+        group_id=access.group.id,  # type: ignore[arg-type]
+        card=access.card,
+        queue_size=svc.settings.outbound_queue_size,
+    )
+    await svc.hub.join(conn)
+    try:
+        await _sync(svc, conn, access, _after(ws))
+        tasks = [
+            asyncio.create_task(_sender(ws, conn)),
+            asyncio.create_task(_receiver(ws, svc, conn, access)),
+            asyncio.create_task(_expire(conn, accounts.session_expires_at(svc, who.session))),
+        ]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+    finally:
+        await svc.hub.leave(conn)
+        if conn.close_code is None:
+            with contextlib.suppress(Exception):
+                await ws.close()
+
+
+async def _sync(svc: Services, conn: Connection, access: RoomAccess, after: int | None) -> None:
+    room_id = access.room.id
+    head = await messages.room_head(svc, room_id)  # type: ignore[arg-type]
+    start = after if after is not None else max(0, head - svc.settings.history_page_size)
+    conn.last_seq = start
+    conn.send_direct(
+        frames.out(
+            "welcome",
+            v=frames.PROTOCOL_VERSION,
+            room=room_id,
+            you=access.card,
+            resumed_from=after,
+            limits={"message_max_chars": svc.settings.message_max_chars},
+        )
+    )
+    backlog = await messages.backlog(svc, room_id, start)  # type: ignore[arg-type]
+    conn.finish_sync(backlog, lambda last: frames.out("caught_up", room=room_id, last_seq=last))
+
+
+async def _sender(ws: WebSocket, conn: Connection) -> None:
+    while True:
+        frame = await conn.queue.get()
+        if frame is None:
+            with contextlib.suppress(Exception):
+                await ws.close(code=conn.close_code or 1000, reason=conn.close_reason[:120])
+            return
+        await ws.send_text(frame)
+
+
+async def _expire(conn: Connection, seconds: float) -> None:
+    await asyncio.sleep(seconds)
+    conn.close(closecodes.SIGNED_OUT, "session expired")
+
+
+async def _receiver(ws: WebSocket, svc: Services, conn: Connection, access: RoomAccess) -> None:
+    limit = svc.settings.frame_max_bytes
+    while True:
+        try:
+            msg = await ws.receive()
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        if msg["type"] == "websocket.disconnect":
+            return
+        text = msg.get("text")
+        if text is None:
+            conn.send_direct(frames.error("binary_unsupported", "Send JSON text frames."))
+            continue
+        try:
+            command = frames.parse(text, limit)
+        except frames.BadFrame as bad:
+            conn.send_direct(frames.error(bad.code, bad.message, bad.client_id))
+            continue
+        if isinstance(command, frames.Ping):
+            conn.send_direct(frames.out("pong", nonce=command.nonce))
+            continue
+        await _handle_send(svc, conn, access, command)
+
+
+async def _handle_send(
+    svc: Services, conn: Connection, access: RoomAccess, cmd: frames.Send
+) -> None:
+    client_id = cmd.client_id if isinstance(cmd.client_id, str) else None
+    try:
+        if not await svc.limits.message_allowed(conn.user_id, conn.room_id):
+            window = svc.limits.message_window_seconds
+            conn.send_direct(
+                frames.error(
+                    "rate_limited",
+                    f"You are sending very fast. Please wait a few seconds "
+                    f"(limit: {svc.settings.messages_per_window} messages per {window} s).",
+                    client_id,
+                    retry_after=window,
+                )
+            )
+            return
+        sent = await messages.send_message(svc, access, cmd.client_id, cmd.body)
+    except NotFound:
+        conn.close(closecodes.FORBIDDEN, "no longer a member of this group")
+        return
+    except VillageError as exc:
+        conn.send_direct(frames.error(exc.code, exc.message, client_id))
+        return
+    except (DBAPIError, OSError, ConnectionError):
+        log.exception("message from user %s in room %s not stored", conn.user_id, conn.room_id)
+        conn.send_direct(
+            frames.error(
+                "unavailable",
+                "Your message was not sent: the server cannot reach its database. "
+                "It will be retried.",
+                client_id,
+                retryable=True,
+            )
+        )
+        return
+    conn.send_direct(
+        frames.out(
+            "ack",
+            client_id=sent.message.client_id,
+            seq=sent.message.seq,
+            id=sent.message.id,
+            duplicate=sent.duplicate,
+        )
+    )
+
+
+routes = [WebSocketRoute("/ws/rooms/{room_id:int}", room_socket)]
