@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from app import messages
+from app import attendance, messages
 from app.clock import Clock, SystemClock
 from app.ratelimits import RateLimits
 from app.realtime.broker import broker_from_url
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         )
         svc_box.append(svc)
         await hub.start()
+        heartbeat = asyncio.create_task(attendance.heartbeat_loop(svc), name="attendance")
         app.state.services = svc
         log.info(
             "Village ready: database=%s broker=%s",
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         try:
             yield
         finally:
+            heartbeat.cancel()
             await hub.aclose()
             await hub.presence.aclose()
             await broker.aclose()

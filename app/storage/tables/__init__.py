@@ -16,18 +16,32 @@ SQLModel.metadata.naming_convention = {
 
 from app.storage.tables.accounts import LoginSession, User
 from app.storage.tables.audit import AuditEntry
+from app.storage.tables.group_sessions import (
+    AttendanceRecord,
+    ConnectionInterval,
+    GroupSession,
+    GroupSettings,
+    NoteAddendum,
+    SessionNote,
+)
 from app.storage.tables.groups import AgreementAcceptance, Group, Invite, Membership, Organisation
 from app.storage.tables.messages import Message, Room
 
 __all__ = [
     "AgreementAcceptance",
+    "AttendanceRecord",
     "AuditEntry",
+    "ConnectionInterval",
     "Group",
+    "GroupSession",
+    "GroupSettings",
     "Invite",
     "LoginSession",
     "Membership",
     "Message",
+    "NoteAddendum",
     "Organisation",
     "Room",
+    "SessionNote",
     "User",
 ]
