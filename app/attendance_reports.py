@@ -139,3 +139,25 @@ async def excuse_absence(
 
 def when(at: datetime | None, tz: str) -> str:
     return at.astimezone(schedule.zone(tz)).strftime("%H:%M") if at else "—"
+
+
+@dataclass(frozen=True)
+class SessionDetail:
+    session: GroupSession
+    timezone: str
+    records: list[tuple[AttendanceRecord, User]]
+    can_manage: bool
+
+
+async def session_detail(svc: Services, actor: User, session_id: int) -> SessionDetail:
+    """A session's attendance, for the group's staff."""
+    async with svc.db.transaction() as s:
+        gs = await store.session_by_id(s, session_id)
+        if gs is None:
+            raise NotFound()
+        scope = await group_scope(s, actor, gs.group_id)
+        if not scope.is_staff:
+            raise NotFound()
+        records = await store.records_of_session(s, session_id)
+    tz = (await schedule.effective_settings(svc, gs.group_id)).timezone
+    return SessionDetail(gs, tz, records, scope.can_manage)

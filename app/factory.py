@@ -26,6 +26,7 @@ from app.services import Services
 from app.settings import Settings
 from app.storage.database import Database
 from app.web import admin, api, pages, ws
+from app.web import group_sessions as group_session_pages
 from app.web.errors import handlers
 
 log = logging.getLogger("village")
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *pages.routes,
         *admin.routes,
         *api.routes,
+        *group_session_pages.routes,
         *ws.routes,
         Mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static"),
     ]

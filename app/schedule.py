@@ -200,3 +200,13 @@ def local_text(at: datetime, tz_name: str) -> str:
     """'Tue 3 Mar 2026, 19:00 EST' in the group's zone."""
     local = at.astimezone(zone(tz_name))
     return local.strftime("%a %-d %b %Y, %H:%M %Z")
+
+
+async def upcoming_lines(
+    svc: Services, user: User, group_id: int
+) -> list[tuple[GroupSession, str]]:
+    """Upcoming sessions with their local time, for the group page."""
+    tz = (await effective_settings(svc, group_id)).timezone
+    return [
+        (gs, local_text(gs.scheduled_start, tz)) for gs in await upcoming(svc, user, group_id, 5)
+    ]

@@ -132,6 +132,7 @@
     ws.onmessage = function (ev) {
       var f;
       try { f = JSON.parse(ev.data); } catch (e) { return; }
+      document.dispatchEvent(new CustomEvent("village:frame", { detail: f }));  // session.js
       if (f.type === "welcome") {
         // History is not announced to screen readers; new messages are.
         list.setAttribute("aria-live", "off");
