@@ -186,6 +186,7 @@ class RosterLine:
 
 async def roster(svc: Services, gs: GroupSession, room_id: int) -> list[RosterLine]:
     """Everyone who has been present in a live session so far, here-now first."""
+    await beat(svc)  # this worker's own sockets are alive right now
     now = svc.clock.now()
     start = gs.started_at or gs.scheduled_start
     end = gs.ended_at or now

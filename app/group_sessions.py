@@ -104,7 +104,8 @@ async def end_session(svc: Services, actor: User, session_id: int) -> GroupSessi
         gs.status, gs.ended_at, gs.ended_by = "ended", now, actor.id
         s.add(gs)
         members = await group_store.members_of_group(s, gs.group_id, roles=("member",))
-        expected = [u.id for m, u in members if m.created_at <= now]
+        # Records are frozen now, so someone who joins the group later has none for it.
+        expected = [u.id for _, u in members]
         await attendance.freeze(s, svc, gs, room.id, expected)  # type: ignore[arg-type]
         await audit.record(
             s,
