@@ -101,15 +101,18 @@ def presences(
         spans = [(iv.joined_at, effective_end(iv, now)) for iv in ivs]
         seconds = union_seconds(spans, start, end)
         inside = [(max(a, start), min(b, end)) for a, b in spans if min(b, end) > max(a, start)]
+        here_now = any(iv.left_at is None and effective_end(iv, now) == now for iv in ivs)
         if not inside:
-            continue
+            if not here_now:
+                continue
+            inside = [(min(now, end), min(now, end))]  # arrived this very moment
         out[uid] = Presence(
             user_id=uid,
             role=ivs[-1].role,
             seconds=seconds,
             first_joined_at=min(a for a, _ in inside),
             last_left_at=max(b for _, b in inside),
-            here_now=any(iv.left_at is None and effective_end(iv, now) == now for iv in ivs),
+            here_now=here_now,
         )
     return out
 
@@ -147,8 +150,20 @@ async def connected(svc: Services, access: RoomAccess) -> int | None:
 
 
 async def disconnected(svc: Services, access: RoomAccess, interval_id: int | None) -> None:
+    """Record the leave. Runs as its own task: the socket's handler is often being cancelled
+    when this is called, and a leave cut off mid-transaction would be lost."""
     if interval_id is None:
         return
+    task = asyncio.create_task(_record_leave(svc, access, interval_id))
+    _leaving.add(task)
+    task.add_done_callback(_leaving.discard)
+    await asyncio.shield(task)
+
+
+_leaving: set[asyncio.Task[None]] = set()  # strong references until each leave is written
+
+
+async def _record_leave(svc: Services, access: RoomAccess, interval_id: int) -> None:
     try:
         async with svc.db.transaction() as s:
             await store.close_interval(s, interval_id, svc.clock.now())

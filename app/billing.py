@@ -101,7 +101,10 @@ async def rows(svc: Services, actor: User, group_id: int) -> list[BillingRow]:
                         }
                     )
                 )
-    return out
+    # Stable order on every database (collations differ): by session, then by name.
+    return sorted(
+        out, key=lambda r: (r.values["date"], r.values["start"], r.values["member"].lower())
+    )
 
 
 async def _facilitator(s, started_by: int | None, note) -> tuple[str, str]:  # type: ignore[no-untyped-def]

@@ -54,10 +54,10 @@ async def live_session(s: AsyncSession, group_id: int) -> GroupSession | None:
 async def intervals_overlapping(
     s: AsyncSession, room_id: int, start: datetime, end: datetime
 ) -> list[ConnectionInterval]:
-    """Intervals that began before end and had not left before start."""
+    """Intervals that began by end and had not left before start."""
     q = select(ConnectionInterval).where(
         ConnectionInterval.room_id == room_id,
-        ConnectionInterval.joined_at < end,
+        ConnectionInterval.joined_at <= end,
         or_(col(ConnectionInterval.left_at).is_(None), col(ConnectionInterval.left_at) > start),
     )
     return list((await s.exec(q)).all())
