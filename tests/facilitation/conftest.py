@@ -59,9 +59,10 @@ def get(client: TestClient, world: World, who: str, path: str) -> Any:
 
 def audit_rows(world: World, action: str | None = None) -> list[Any]:
     async def read() -> list[Any]:
+        from sqlmodel import select
+
         from app.storage.database import Database
         from app.storage.tables import AuditEntry
-        from sqlmodel import select
 
         db = Database(world.settings.database_url)
         try:
