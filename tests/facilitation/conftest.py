@@ -93,3 +93,12 @@ def query(world: World, statement: str) -> list[tuple[Any, ...]]:
             await db.aclose()
 
     return asyncio.run(read())
+
+
+def entered(ws: Any) -> list[dict[str, Any]]:
+    """Frames up to caught_up, then the room_state greeting that follows it."""
+    from tests.web.test_room_socket import joined, recv_until
+
+    frames = joined(ws)
+    frames.append(recv_until(ws, "room_state"))
+    return frames

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from tests.conftest import World
-from tests.facilitation.conftest import audit_rows, get, post
+from tests.facilitation.conftest import audit_rows, entered, get, post
 from tests.web.test_room_socket import connect, joined, recv_until, send
 
 
@@ -19,7 +19,7 @@ def test_facilitator_hides_a_message_members_see_a_placeholder(
         connect(client, world, "clinician") as c,
     ):
         for ws in (a, b, c):
-            joined(ws)
+            entered(ws)
         send(a, "something unkind", "h1")
         recv_until(a, "ack")
         for ws in (b, c):
@@ -47,8 +47,8 @@ def test_facilitator_hides_a_message_members_see_a_placeholder(
 def test_unhide_gives_members_the_text_back(client: TestClient, world: World) -> None:
     """Unhiding republishes the full message to everyone and is audited."""
     with connect(client, world, "amara") as a, connect(client, world, "bea") as b:
-        joined(a)
-        joined(b)
+        entered(a)
+        entered(b)
         send(a, "a fair point after all", "u1")
         recv_until(a, "ack")
         assert (
@@ -69,7 +69,7 @@ def test_unhide_gives_members_the_text_back(client: TestClient, world: World) ->
 def test_hiding_needs_a_reason(client: TestClient, world: World) -> None:
     """A hide without a reason is refused with a clear message and changes nothing."""
     with connect(client, world, "amara") as a:
-        joined(a)
+        entered(a)
         send(a, "hello", "r1")
         recv_until(a, "ack")
     r = post(client, world, "facilitator", "/messages/1/hide", {"reason": "  "})
@@ -85,7 +85,7 @@ def test_hiding_needs_a_reason(client: TestClient, world: World) -> None:
 def test_only_facilitators_and_admins_can_hide(client: TestClient, world: World) -> None:
     """Members and clinicians get 403, strangers 404; an admin may act without membership."""
     with connect(client, world, "amara") as a:
-        joined(a)
+        entered(a)
         send(a, "hello", "p1")
         recv_until(a, "ack")
     for who in ("bea", "clinician"):
@@ -106,7 +106,7 @@ def test_only_facilitators_and_admins_can_hide(client: TestClient, world: World)
 def test_moderation_posts_need_the_csrf_header(client: TestClient, world: World) -> None:
     """A cross-site POST without the session's CSRF token is refused."""
     with connect(client, world, "amara") as a:
-        joined(a)
+        entered(a)
         send(a, "hello", "c1")
         recv_until(a, "ack")
     r = client.post(
