@@ -73,6 +73,8 @@
     }
     shown.set(m.seq, li);
     if (fresh) insertInOrder(li, m.seq);
+    // static/facilitation.js adds report / hide buttons.
+    document.dispatchEvent(new CustomEvent("village:message", { detail: { li: li, message: m } }));
     if (lastSeq === null || m.seq > lastSeq) lastSeq = m.seq;
   }
 
@@ -137,6 +139,8 @@
         list.setAttribute("aria-live", "off");
       } else if (f.type === "message") {
         renderMessage(f);
+      } else if (f.type === "message_update") {
+        if (shown.has(f.seq)) renderMessage(f);  // hidden / unhidden: update in place
       } else if (f.type === "caught_up") {
         attempt = 0;
         list.setAttribute("aria-live", "polite");
@@ -148,12 +152,16 @@
         renderPresence(f.members);
       } else if (f.type === "error") {
         if (f.client_id && !f.retryable) {
+          // Refused (muted, locked, slow mode…): give the text back so nothing is lost.
+          if (outbox.has(f.client_id) && !input.value) input.value = outbox.get(f.client_id);
           outbox.delete(f.client_id);
           var pending = document.querySelector('li.pending[data-client-id="' + CSS.escape(f.client_id) + '"]');
           if (pending) pending.remove();
         }
         errorEl.textContent = f.message;
         errorEl.hidden = false;
+      } else {
+        document.dispatchEvent(new CustomEvent("village:frame", { detail: f }));
       }
     };
     ws.onclose = function (ev) {
