@@ -41,11 +41,11 @@ def serve(env: dict[str, str], port: int | None = None, workers: int = 1) -> Ite
     """Run `python -m app serve` with VILLAGE_* env; yields the base URL; stops it after."""
     port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
-    full_env = {**os.environ, "VILLAGE_PUBLIC_URL": base_url, "VILLAGE_LOG_LEVEL": "warning",
-                **env}
+    full_env = {**os.environ, "VILLAGE_PUBLIC_URL": base_url, "VILLAGE_LOG_LEVEL": "warning", **env}
     proc = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(workers)],
-        cwd=ROOT, env=full_env,
+        cwd=ROOT,
+        env=full_env,
     )
     try:
         wait_ready(base_url, proc)

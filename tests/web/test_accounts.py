@@ -75,7 +75,9 @@ def test_logout_revokes_the_session(client: TestClient, world: World) -> None:
 
 def test_deactivation_signs_out_and_closes_sockets(client: TestClient, world: World) -> None:
     """An admin deactivating an account ends her sessions and open rooms at once."""
-    with client.websocket_connect(f"/ws/rooms/{world.room_id}", headers=world.bea.ws_headers()) as ws:
+    with client.websocket_connect(
+        f"/ws/rooms/{world.room_id}", headers=world.bea.ws_headers()
+    ) as ws:
         ws.receive_json()
         page = client.get("/admin", headers={"cookie": world.admin.cookie})
         client.post(
@@ -146,16 +148,27 @@ def _admin_form(client: TestClient, world: World, path: str, **data: str) -> str
 def test_invite_sign_up_agreements_then_room(client: TestClient, world: World) -> None:
     """A mother opens an invite, picks a display name, accepts the agreements, enters."""
     html = _admin_form(
-        client, world, f"/admin/groups/{world.group_id}/invites", role="member",
-        valid_hours="24", single_use="on",
+        client,
+        world,
+        f"/admin/groups/{world.group_id}/invites",
+        role="member",
+        valid_hours="24",
+        single_use="on",
     )
     link = re.search(r"(/invite/[A-Za-z0-9_\-]+)", html).group(1)  # type: ignore[union-attr]
     page = client.get(link)
     assert "Join “Evening circle”" in page.text
-    r = client.post(link, data={
-        "csrf": csrf_of(page.text), "display_name": "Night Owl", "email": "owl@t.test",
-        "password": "a long enough pw", "password2": "a long enough pw",
-    }, follow_redirects=False)
+    r = client.post(
+        link,
+        data={
+            "csrf": csrf_of(page.text),
+            "display_name": "Night Owl",
+            "email": "owl@t.test",
+            "password": "a long enough pw",
+            "password2": "a long enough pw",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == f"/groups/{world.group_id}"
     group_page = client.get(r.headers["location"])
     assert "Be kind." in group_page.text
@@ -163,7 +176,8 @@ def test_invite_sign_up_agreements_then_room(client: TestClient, world: World) -
     room = client.get(f"/rooms/{world.room_id}", follow_redirects=False)
     assert room.status_code == 303  # agreements not yet accepted
     accepted = client.post(
-        f"/groups/{world.group_id}/accept", data={"csrf": csrf_of(group_page.text)},
+        f"/groups/{world.group_id}/accept",
+        data={"csrf": csrf_of(group_page.text)},
         follow_redirects=False,
     )
     assert accepted.headers["location"] == f"/rooms/{world.room_id}"
@@ -176,7 +190,9 @@ def test_invite_sign_up_agreements_then_room(client: TestClient, world: World) -
 def test_changed_agreements_must_be_accepted_again(client: TestClient, world: World) -> None:
     """After the admin edits the agreements, Amara cannot enter until she accepts them."""
     _admin_form(
-        client, world, f"/admin/groups/{world.group_id}/agreements",
+        client,
+        world,
+        f"/admin/groups/{world.group_id}/agreements",
         agreements="Be kind. No screenshots.",
     )
     with pytest.raises(WebSocketDenialResponse) as refused:
@@ -188,7 +204,8 @@ def test_changed_agreements_must_be_accepted_again(client: TestClient, world: Wo
     page = client.get(f"/groups/{world.group_id}", headers={"cookie": world.amara.cookie})
     assert "The agreements have changed since you last accepted them." in page.text
     client.post(
-        f"/groups/{world.group_id}/accept", data={"csrf": csrf_of(page.text)},
+        f"/groups/{world.group_id}/accept",
+        data={"csrf": csrf_of(page.text)},
         headers={"cookie": world.amara.cookie},
     )
     with client.websocket_connect(
@@ -206,8 +223,14 @@ def test_expired_invite_is_refused(client: TestClient, world: World) -> None:
 
 def test_markup_in_names_renders_as_text(client: TestClient, world: World) -> None:
     """A group name with HTML shows as text on the admin page, never as markup."""
-    _admin_form(client, world, "/admin/groups", name="<script>alert(1)</script>",
-                description="x", agreements="y")
+    _admin_form(
+        client,
+        world,
+        "/admin/groups",
+        name="<script>alert(1)</script>",
+        description="x",
+        agreements="y",
+    )
     page = client.get("/admin", headers={"cookie": world.admin.cookie})
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text

@@ -42,9 +42,7 @@ def test_room_http_routes_refuse_intruders(
     """Outsiders, removed members, the logged out and non-member admins get no room content."""
     url = path.replace("{room_id:int}", str(world.room_id))
     # A message exists, so a leak would show it.
-    r0 = client.get(
-        f"/api/rooms/{world.room_id}/messages", headers={"cookie": world.amara.cookie}
-    )
+    r0 = client.get(f"/api/rooms/{world.room_id}/messages", headers={"cookie": world.amara.cookie})
     assert r0.status_code == 200
     r = client.request(
         HTTP_ROOM_ROUTES[path], url, headers=_cookie(world, who), follow_redirects=False
@@ -91,9 +89,7 @@ def test_cross_origin_handshake_is_refused(client: TestClient, world: World) -> 
         assert refused.value.status_code == 403
 
 
-def test_member_of_another_group_cannot_see_its_room_page(
-    client: TestClient, world: World
-) -> None:
+def test_member_of_another_group_cannot_see_its_room_page(client: TestClient, world: World) -> None:
     """Olive (other group) gets the same 404 page for the evening circle's room."""
     r = client.get(f"/rooms/{world.room_id}", headers={"cookie": world.outsider.cookie})
     assert r.status_code == 404

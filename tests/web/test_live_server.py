@@ -27,8 +27,9 @@ async def _open(base: str, world: World, who: str, after: int | None = None) -> 
     url = base.replace("http", "ws") + f"/ws/rooms/{world.room_id}"
     if after is not None:
         url += f"?after={after}"
-    return await connect(url, additional_headers=world.people[who].ws_headers(base),
-                         compression=None)
+    return await connect(
+        url, additional_headers=world.people[who].ws_headers(base), compression=None
+    )
 
 
 async def _until(ws: ClientConnection, kind: str) -> dict[str, Any]:

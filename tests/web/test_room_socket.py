@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
@@ -195,9 +194,7 @@ def test_rate_limit_gives_error_frame_then_recovers(client: TestClient, world: W
     assert codes == ["ack"] * 10 + ["rate_limited"]
 
 
-def test_presence_shows_who_is_here_and_updates_on_leave(
-    client: TestClient, world: World
-) -> None:
+def test_presence_shows_who_is_here_and_updates_on_leave(client: TestClient, world: World) -> None:
     """Members see who is in the room, with roles, and see someone leave."""
     with connect(client, world, "amara") as a:
         joined(a)
