@@ -192,6 +192,9 @@
   input.addEventListener("keydown", function (ev) {
     if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
   });
+  // A phone losing signal may keep a dead socket open for a long time: drop it at once so the
+  // page says so, and reconnect as soon as the network is back.
+  window.addEventListener("offline", function () { if (ws) ws.close(); });
   window.addEventListener("online", function () { if (!ws && !stopped) { attempt = 0; connect(); } });
   connect();
 })();
