@@ -73,6 +73,8 @@ async def report_message(
         raise InvalidInput("seq must be a positive number.", code="invalid_seq")
     why = clean_reason(reason)
     access = await enter_room(svc, reporter, room_id)
+    if access.room.kind != "group":
+        raise NotFound()  # private follow-up rooms are the clinicians' to handle
     now = svc.clock.now()
     try:
         async with svc.db.transaction() as s:
