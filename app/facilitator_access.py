@@ -36,7 +36,11 @@ class ModeratedRoom:
         return self.group.id  # type: ignore[return-value]
 
 
-async def require_facilitator(s: AsyncSession, actor: User, room_id: int) -> ModeratedRoom:
+async def require_facilitator(
+    s: AsyncSession, actor: User, room_id: int, *, allow_admin: bool = True
+) -> ModeratedRoom:
+    """allow_admin: an admin may act without membership, but reads of room content (the
+    flags panel) stay with the group's facilitators, like every other room read."""
     room = await message_store.room_by_id(s, room_id)
     # Moderation is for group rooms; private follow-up rooms belong to the clinicians.
     if room is None or room.kind != "group" or not actor.is_active:
@@ -44,7 +48,7 @@ async def require_facilitator(s: AsyncSession, actor: User, room_id: int) -> Mod
     group = await group_store.group_by_id(s, room.group_id)
     if group is None or group.org_id != actor.org_id:
         raise NotFound()
-    if actor.is_admin:
+    if actor.is_admin and allow_admin:
         return ModeratedRoom(room, group, actor)
     m = await group_store.membership(s, room.group_id, actor.id)  # type: ignore[arg-type]
     if m is None or m.status != "active":

@@ -129,11 +129,11 @@ async def report_message(
 async def list_flags(
     svc: Services, actor: User, room_id: int, status: str | None = "open"
 ) -> list[dict[str, Any]]:
-    """The flags panel: highest severity first, then newest (facilitators and admins only)."""
+    """The flags panel: highest severity first, then newest (the group's facilitators only)."""
     if status is not None and status not in FLAG_STATUSES:
         raise InvalidInput("status must be open or resolved.", code="invalid_status")
     async with svc.db.transaction() as s:
-        await require_facilitator(s, actor, room_id)
+        await require_facilitator(s, actor, room_id, allow_admin=False)
         flags = await store.flags_of_room(s, room_id, status)
         shown = await _describe(s, flags)
     shown.sort(key=lambda f: (SEVERITY_ORDER.get(f["severity"], 3), -f["id"]))

@@ -274,7 +274,7 @@ async def room_overview(svc: Services, actor: User, room_id: int) -> dict[str, A
     """What the facilitator panel shows: room state and the members with their mutes."""
     now = svc.clock.now()
     async with svc.db.transaction() as s:
-        mr = await require_facilitator(s, actor, room_id)
+        mr = await require_facilitator(s, actor, room_id, allow_admin=False)
         control = await store.room_control(s, room_id)
         people = await group_store.members_of_group(s, mr.group_id)
         mutes = {m.user_id: m.until for m in await store.active_mutes(s, mr.group_id, now)}

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app import reports, room_controls, room_moderation
+from app.access import enter_room
 from app.accounts import SignedIn
 from app.errors import Forbidden, InvalidInput
 from app.web.auth import services, signed_in
@@ -23,8 +24,17 @@ CSRF_HEADER = "x-csrf-token"
 JSON_BODY_MAX_BYTES = 16_384
 
 
-async def _post(request: Request) -> tuple[SignedIn, dict[str, Any]]:
+async def _may_enter(request: Request, who: SignedIn, *, admin_acts: bool) -> None:
+    """Strangers get 404 before anything else (even a CSRF error would say the room exists);
+    the action checks the full permission again in its own transaction."""
+    if admin_acts and who.user.is_admin:
+        return
+    await enter_room(services(request), who.user, int(request.path_params["room_id"]))
+
+
+async def _post(request: Request, *, admin_acts: bool = True) -> tuple[SignedIn, dict[str, Any]]:
     who = await signed_in(request)
+    await _may_enter(request, who, admin_acts=admin_acts)
     sent = request.headers.get(CSRF_HEADER, "")
     if not sent or not secrets.compare_digest(sent, who.session.csrf_token):
         raise Forbidden("This page has expired. Please reload it and try again.", code="csrf")
@@ -65,7 +75,7 @@ async def unhide(request: Request) -> Response:
 
 
 async def report(request: Request) -> Response:
-    who, data = await _post(request)
+    who, data = await _post(request, admin_acts=False)
     room_id, seq = _ids(request, "room_id", "seq")
     text = await reports.report_message(
         services(request), who.user, room_id, seq, data.get("reason")
@@ -137,7 +147,8 @@ async def resolve(request: Request) -> Response:
     shown = await reports.resolve_flag(
         services(request), who.user, room_id, flag_id, data.get("note")
     )
-    return JSONResponse({"ok": True, "flag": shown})
+    # Only the state: an admin may resolve without being shown the room's content.
+    return JSONResponse({"ok": True, "id": shown["id"], "status": shown["status"]})
 
 
 _R = "/api/rooms/{room_id:int}"
