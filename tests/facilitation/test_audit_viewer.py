@@ -125,3 +125,29 @@ def test_csv_export_escapes_formulas(client: TestClient, world: World) -> None:
         "ok",
         "",
     ]
+
+
+def test_the_database_refuses_to_change_or_delete_audit_rows(world: World) -> None:
+    """UPDATE and DELETE on audit_log fail in the database itself, on SQLite and PostgreSQL."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from app.storage.database import Database
+
+    async def attempt(statement: str) -> str:
+        db = Database(world.settings.database_url)
+        try:
+            async with db.transaction() as s:
+                await s.exec(text(statement))  # type: ignore[call-overload]
+        except Exception as exc:
+            return str(exc)
+        finally:
+            await db.aclose()
+        return "allowed"
+
+    before = len(audit_rows(world))
+    assert before > 0
+    for statement in ("UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"):
+        assert "audit_log is append-only" in asyncio.run(attempt(statement))
+    assert len(audit_rows(world)) == before
