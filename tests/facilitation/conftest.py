@@ -78,7 +78,7 @@ def audit_rows(world: World, action: str | None = None) -> list[Any]:
 
 
 def query(world: World, statement: str) -> list[tuple[Any, ...]]:
-    """Plain SQL read against the test database (checks from outside the app)."""
+    """Plain SQL against the test database, from outside the app (reads, or test setup)."""
 
     async def read() -> list[tuple[Any, ...]]:
         from sqlalchemy import text
@@ -88,7 +88,8 @@ def query(world: World, statement: str) -> list[tuple[Any, ...]]:
         db = Database(world.settings.database_url)
         try:
             async with db.transaction() as s:
-                return [tuple(r) for r in (await s.exec(text(statement))).all()]  # type: ignore[call-overload]
+                result = await s.exec(text(statement))  # type: ignore[call-overload]
+                return [tuple(r) for r in result.all()] if result.returns_rows else []
         finally:
             await db.aclose()
 

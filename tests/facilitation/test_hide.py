@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from tests.conftest import World
-from tests.facilitation.conftest import audit_rows, entered, get, post
+from tests.facilitation.conftest import audit_rows, entered, get, post, query
 from tests.web.test_room_socket import connect, joined, recv_until, send
 
 
@@ -117,3 +117,21 @@ def test_moderation_posts_need_the_csrf_header(client: TestClient, world: World)
     assert r.status_code == 403
     assert r.json()["message"] == "This page has expired. Please reload it and try again."
     assert audit_rows(world, "message.hide") == []
+
+
+def test_held_messages_are_not_the_facilitators_to_hide(client: TestClient, world: World) -> None:
+    """A message held for the care team cannot be hidden or unhidden (release is the risk
+    path's action), and nothing is audited."""
+    with connect(client, world, "amara") as a:
+        entered(a)
+        send(a, "held one", "held1")
+        recv_until(a, "ack")
+    query(world, f"UPDATE messages SET status = 'held' WHERE room_id = {world.room_id}")
+    for action in ("hide", "unhide"):
+        r = post(client, world, "facilitator", f"/messages/1/{action}", {"reason": "x"})
+        assert r.status_code == 409
+        assert r.json() == {
+            "error": "message_held",
+            "message": "This message is held for the care team.",
+        }
+    assert audit_rows(world, "message.hide") == audit_rows(world, "message.unhide") == []
