@@ -66,3 +66,18 @@ def sign_in(page: object, base: str, email: str, password: str) -> None:
     page.fill("#password", password)  # type: ignore[attr-defined]
     page.click("button[type=submit]")  # type: ignore[attr-defined]
     page.wait_for_url(base + "/groups")  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def two_members(browser, live_world):  # type: ignore[no-untyped-def]
+    """Amara and Bea signed in, each in her own browser context (own cookies)."""
+    base, _ = live_world
+    contexts = [browser.new_context(), browser.new_context()]  # type: ignore[attr-defined]
+    pages = [c.new_page() for c in contexts]
+    from tests.conftest import PASSWORD
+
+    sign_in(pages[0], base, "amara@t.test", PASSWORD)
+    sign_in(pages[1], base, "bea@t.test", PASSWORD)
+    yield contexts, pages
+    for c in contexts:
+        c.close()
