@@ -6,7 +6,7 @@ from starlette.testclient import TestClient
 
 from app.clock import FakeClock
 from tests.conftest import World
-from tests.facilitation.conftest import audit_rows, entered, get, post
+from tests.facilitation.conftest import audit_rows, entered, get, post, query
 from tests.web.test_room_socket import connect, recv_until, send
 
 
@@ -98,3 +98,23 @@ def test_facilitator_panel_lists_members_and_their_mutes(client: TestClient, wor
     assert people["Bea"]["muted_until"] == r.json()["muted_until"]
     assert people["Amara"]["muted_until"] is None
     assert panel["locked"] is False and panel["slow_mode_seconds"] == 0 and panel["flags"] == []
+
+
+def test_a_muted_member_can_still_write_to_the_care_team_privately(
+    client: TestClient, world: World
+) -> None:
+    """A mute pauses the group room only: her private follow-up room still takes messages."""
+    query(
+        world,
+        "INSERT INTO rooms (group_id, kind, member_id, last_seq, created_at) "
+        f"VALUES ({world.group_id}, 'private', {world.amara.id}, 0, '2026-01-01 00:00:00')",
+    )
+    (private_id,) = query(world, "SELECT id FROM rooms WHERE kind = 'private'")[0]
+    post(client, world, "facilitator", f"/members/{world.amara.id}/mute", {"minutes": 30})
+    with client.websocket_connect(f"/ws/rooms/{private_id}", headers=world.amara.ws_headers()) as p:
+        send(p, "I need to talk to someone", "p1")
+        assert recv_until(p, "ack")["seq"] == 1
+    with connect(client, world, "amara") as a:
+        entered(a)
+        send(a, "and to the group", "g1")
+        assert recv_until(a, "error")["code"] == "muted"

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from tests.conftest import World
-from tests.facilitation.conftest import audit_rows, entered, get, post
+from tests.facilitation.conftest import audit_rows, entered, get, post, query
 from tests.web.test_room_socket import connect, recv_until, send
 
 
@@ -104,3 +104,29 @@ def test_facilitator_resolves_a_flag(client: TestClient, world: World) -> None:
     (row,) = audit_rows(world, "flag.resolve")
     assert row.actor_id == world.facilitator.id and row.target_id == flag["id"]
     assert row.detail == {"kind": "report", "note": "Talked"}
+
+
+def test_flags_panel_lists_risk_flags_first_by_severity(client: TestClient, world: World) -> None:
+    """Rows the risk path writes to the shared flags table show in the panel, high first."""
+    with connect(client, world, "amara") as a:
+        entered(a)
+        for i in range(3):
+            send(a, f"message {i}", f"m{i}")
+            recv_until(a, "ack")
+    post(client, world, "bea", "/messages/1/report")
+    ids = query(world, f"SELECT id, seq FROM messages WHERE room_id = {world.room_id}")
+    by_seq = {seq: mid for mid, seq in ids}
+    for seq, severity in ((2, "low"), (3, "high")):
+        query(
+            world,
+            "INSERT INTO flags (group_id, room_id, kind, severity, message_id, member_id, "
+            f"status, created_at) VALUES ({world.group_id}, {world.room_id}, 'risk', "
+            f"'{severity}', {by_seq[seq]}, {world.amara.id}, 'open', '2026-01-01 00:00:00')",
+        )
+    flags = get(client, world, "facilitator", "/flags").json()["flags"]
+    assert [(f["kind"], f["severity"]) for f in flags] == [
+        ("risk", "high"),
+        ("risk", "low"),
+        ("report", ""),
+    ]
+    assert flags[0]["report"] is None and flags[0]["member"]["name"] == "Amara"
