@@ -25,7 +25,7 @@ from app.realtime.presence import MemoryPresence, PresenceStore
 from app.services import Services
 from app.settings import Settings
 from app.storage.database import Database
-from app.web import admin, api, pages, ws
+from app.web import admin, api, audit_pages, moderation_api, pages, ws
 from app.web import group_sessions as group_session_pages
 from app.web.errors import handlers
 
@@ -108,6 +108,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *pages.routes,
         *admin.routes,
         *api.routes,
+        *moderation_api.routes,
+        *audit_pages.routes,
         *group_session_pages.routes,
         *ws.routes,
         Mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static"),

@@ -1,6 +1,6 @@
 // Session panel in the room: countdown, start/end controls, read-only notice, staff roster.
-// Reads /api/rooms/<id>/session; refreshes on "session", "presence" and "roster" frames that
-// room.js re-dispatches as "village:frame" events. All text is set with textContent.
+// Reads /api/rooms/<id>/session and refreshes it on "session" frames and presence changes;
+// "roster" frames (staff only) redraw the roster. All text is set with textContent.
 (function () {
   "use strict";
   var panel = document.getElementById("session-panel");
@@ -96,11 +96,22 @@
       .catch(function () {});
   }
 
+  // room.js re-dispatches frame types it does not handle itself ("session", "roster").
   document.addEventListener("village:frame", function (ev) {
     var f = ev.detail;
     if (f.type === "roster" && data) { data.roster = f; renderRoster(f); }
-    else if (f.type === "session" || f.type === "presence" || f.type === "caught_up") refresh();
+    else if (f.type === "session") refresh();
   });
+  // Someone arriving or leaving (a facilitator opens a live-only room): room.js redraws the
+  // presence list, and the panel asks again whether the room is open.
+  var presenceList = document.getElementById("presence");
+  var pending = null;
+  if (presenceList && window.MutationObserver) {
+    new MutationObserver(function () {
+      clearTimeout(pending);
+      pending = setTimeout(refresh, 300);
+    }).observe(presenceList, { childList: true });
+  }
   refresh();
   timer = setInterval(tick, 1000);
   setInterval(refresh, 60000);  // the countdown crossing zero, schedule edits

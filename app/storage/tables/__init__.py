@@ -16,6 +16,7 @@ SQLModel.metadata.naming_convention = {
 
 from app.storage.tables.accounts import LoginSession, User
 from app.storage.tables.audit import AuditEntry
+from app.storage.tables.facilitation import Flag, MemberMute, MessageReport, RoomControl
 from app.storage.tables.group_sessions import (
     AttendanceRecord,
     ConnectionInterval,
@@ -32,16 +33,20 @@ __all__ = [
     "AttendanceRecord",
     "AuditEntry",
     "ConnectionInterval",
+    "Flag",
     "Group",
     "GroupSession",
     "GroupSettings",
     "Invite",
     "LoginSession",
+    "MemberMute",
     "Membership",
     "Message",
+    "MessageReport",
     "NoteAddendum",
     "Organisation",
     "Room",
+    "RoomControl",
     "SessionNote",
     "User",
 ]
