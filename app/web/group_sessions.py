@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from app import attendance_reports, billing, charts, group_sessions, schedule, session_notes
 from app.access import enter_room
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.session_access import group_scope
 from app.web.auth import check_csrf, services, signed_in
 from app.web.render import page
@@ -97,9 +97,13 @@ async def cancel_submit(request: Request) -> Response:
 
 
 async def _room_of(request: Request, group_id: int) -> str:
+    """Back to the room; an admin who is not in the group goes to the sessions page."""
     from app.groups import my_group
 
-    mg = await my_group(services(request), (await signed_in(request)).user, group_id)
+    try:
+        mg = await my_group(services(request), (await signed_in(request)).user, group_id)
+    except NotFound:
+        return f"/groups/{group_id}/sessions"
     return f"/rooms/{mg.room_id}"
 
 
