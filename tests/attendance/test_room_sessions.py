@@ -202,3 +202,51 @@ def test_session_pages_are_only_for_the_group(
     assert csv.text.startswith("date,start,end,member_id,member,minutes,units,code")
     report = app_client.get(f"/groups/{world.group_id}/report", headers=rosa)
     assert report.status_code == 200 and "Sessions held" in report.text
+
+
+def test_report_session_and_history_pages_show_a_held_session(
+    app_client: TestClient, world: World
+) -> None:
+    """After a session: the report has its chart, the signed note shows its signature and a
+    late edit is refused with the reason, and Bea's history shows her missed session."""
+    from app import group_sessions, session_notes
+    from tests.attendance.conftest import make_env
+
+    async def held() -> int:
+        env = await make_env(world)
+        try:
+            (gs,) = await env.schedule(minutes=60, topic="Sleep")
+            env.clock._now = SESSION_START_UTC
+            sid: int = gs.id  # type: ignore[assignment]
+            await group_sessions.start_session(env.svc, env.users["cps"], sid)
+            amara = await env.join("amara")
+            env.clock.advance(minutes=60)
+            await group_sessions.end_session(env.svc, env.users["cps"], sid)
+            await env.leave(amara)
+            await session_notes.save_note(
+                env.svc, env.users["cps"], sid, topic="Sleep", narrative="n", response="r", plan="p"
+            )
+            await session_notes.sign_note(env.svc, env.users["cps"], sid)
+            return sid
+        finally:
+            await env.svc.db.aclose()
+
+    sid = asyncio.run(held())
+    rosa = {"cookie": world.facilitator.cookie}
+    report = app_client.get(f"/groups/{world.group_id}/report", headers=rosa)
+    assert "<svg" in report.text and 'aria-label="Members present per session"' in report.text
+    assert '<strong id="held">1</strong>' in report.text
+    assert '<strong id="rate">50%</strong>' in report.text
+    detail = app_client.get(f"/group-sessions/{sid}", headers=rosa)
+    assert "Signed by Cora, CPS, Tue 3 Mar 2026, 20:00 EST" in detail.text
+    assert "Save and sign" not in detail.text
+    edit = _post(app_client, world, "facilitator", f"/group-sessions/{sid}/note", narrative="x")
+    assert edit.status_code == 409
+    assert "This note is signed and can no longer be edited." in edit.text
+    bea = app_client.get(
+        f"/groups/{world.group_id}/attendance/{world.bea.id}", headers={"cookie": world.bea.cookie}
+    )
+    assert "missed" in bea.text and "Sleep" in bea.text
+    csv = app_client.get(f"/groups/{world.group_id}/billing.csv", headers=rosa).text
+    assert csv.splitlines()[1].startswith("2026-03-03,19:00,20:00,")
+    assert ",Amara,60,4,H0038,HQ,1,Cora,CPS,telehealth – text,attended,yes,no" in csv
