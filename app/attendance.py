@@ -177,16 +177,6 @@ async def beat(svc: Services) -> None:
         await store.beat(s, WORKER_ID, svc.clock.now())
 
 
-async def heartbeat_loop(svc: Services) -> None:
-    """Run for the life of the app: keeps this worker's open intervals fresh."""
-    while True:
-        await asyncio.sleep(HEARTBEAT_SECS)
-        try:
-            await beat(svc)
-        except Exception:
-            log.warning("attendance heartbeat failed; will retry")
-
-
 # --- live roster and frozen records ----------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from app import attendance, messages
+from app import group_sessions, messages
 from app.clock import Clock, SystemClock
 from app.ratelimits import RateLimits
 from app.realtime.broker import broker_from_url
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         )
         svc_box.append(svc)
         await hub.start()
-        heartbeat = asyncio.create_task(attendance.heartbeat_loop(svc), name="attendance")
+        upkeep = asyncio.create_task(group_sessions.upkeep_loop(svc), name="session-upkeep")
         app.state.services = svc
         log.info(
             "Village ready: database=%s broker=%s",
@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         try:
             yield
         finally:
-            heartbeat.cancel()
+            upkeep.cancel()
             await hub.aclose()
             await hub.presence.aclose()
             await broker.aclose()

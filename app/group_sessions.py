@@ -8,10 +8,13 @@ bypass it; staff may always write.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from app import attendance, schedule
 from app.access import RoomAccess
@@ -27,6 +30,7 @@ from app.storage.tables import GroupSession, User
 log = logging.getLogger("village.group_sessions")
 
 EARLY_START_MINUTES = 60  # a facilitator may open a session up to an hour before its time
+AUTO_END_AFTER_MINUTES = 60  # still live an hour after its scheduled end: it was forgotten
 UNSCHEDULED_MINUTES = 60
 
 
@@ -89,19 +93,43 @@ async def start_unscheduled(svc: Services, actor: User, group_id: int) -> GroupS
 
 async def end_session(svc: Services, actor: User, session_id: int) -> GroupSession:
     """End a live session and freeze its attendance records."""
-    # This worker's sockets are alive right now: stamp them so they count to the end.
-    await attendance.beat(svc)
-    now = svc.clock.now()
     async with svc.db.transaction() as s:
         gs = await store.session_by_id(s, session_id)
         if gs is None:
             raise NotFound()
         await manager_scope(s, actor, gs.group_id)
-        if gs.status != "live":
+    return await _finish(svc, session_id, actor.id, None)
+
+
+async def end_overdue(svc: Services) -> list[int]:
+    """End sessions left live AUTO_END_AFTER_MINUTES past their scheduled end, as of that end
+    (the audit row has no actor). Returns their ids."""
+    cutoff = svc.clock.now() - timedelta(minutes=AUTO_END_AFTER_MINUTES)
+    async with svc.db.transaction() as s:
+        overdue = await store.live_sessions_ending_before(s, cutoff)
+    ended = []
+    for gs in overdue:
+        try:
+            await _finish(svc, gs.id, None, gs.scheduled_end)  # type: ignore[arg-type]
+            ended.append(gs.id)
+        except (InvalidInput, IntegrityError):
+            pass  # another worker ended it first
+    return ended  # type: ignore[return-value]
+
+
+async def _finish(
+    svc: Services, session_id: int, actor_id: int | None, at: datetime | None
+) -> GroupSession:
+    # This worker's sockets are alive right now: stamp them so they count to the end.
+    await attendance.beat(svc)
+    now = svc.clock.now()
+    async with svc.db.transaction() as s:
+        gs = await store.session_by_id(s, session_id)
+        if gs is None or gs.status != "live":
             raise InvalidInput("This session is not live.", code="not_live")
         room = await group_store.group_room(s, gs.group_id)
         assert room is not None
-        gs.status, gs.ended_at, gs.ended_by = "ended", now, actor.id
+        gs.status, gs.ended_at, gs.ended_by = "ended", max(at or now, gs.started_at), actor_id  # type: ignore[type-var]
         s.add(gs)
         members = await group_store.members_of_group(s, gs.group_id, roles=("member",))
         # Records are frozen now, so someone who joins the group later has none for it.
@@ -110,14 +138,25 @@ async def end_session(svc: Services, actor: User, session_id: int) -> GroupSessi
         await audit.record(
             s,
             at=now,
-            actor_id=actor.id,
-            action="group_session.end",
+            actor_id=actor_id,
+            action="group_session.end" if actor_id else "group_session.auto_end",
             target_type="group_session",
             target_id=gs.id,
             group_id=gs.group_id,
         )
     await _announce(svc, gs)
     return gs
+
+
+async def upkeep_loop(svc: Services) -> None:
+    """For the life of the app: the attendance heartbeat, and ending forgotten sessions."""
+    while True:
+        await asyncio.sleep(attendance.HEARTBEAT_SECS)
+        try:
+            await attendance.beat(svc)
+            await end_overdue(svc)
+        except Exception:
+            log.warning("group session upkeep failed; will retry")
 
 
 async def _announce(svc: Services, gs: GroupSession) -> None:

@@ -51,6 +51,13 @@ async def live_session(s: AsyncSession, group_id: int) -> GroupSession | None:
     return (await s.exec(q)).first()
 
 
+async def live_sessions_ending_before(s: AsyncSession, cutoff: datetime) -> list[GroupSession]:
+    q = select(GroupSession).where(
+        GroupSession.status == "live", GroupSession.scheduled_end < cutoff
+    )
+    return list((await s.exec(q)).all())
+
+
 async def intervals_overlapping(
     s: AsyncSession, room_id: int, start: datetime, end: datetime
 ) -> list[ConnectionInterval]:

@@ -8,6 +8,7 @@ import pytest
 
 from app import attendance, attendance_reports, group_sessions
 from app.errors import InvalidInput, NotFound
+from app.storage import audit
 from app.storage import group_sessions as store
 from app.storage.tables import ConnectionInterval
 from tests.attendance.conftest import SESSION_START_UTC, Env
@@ -186,3 +187,22 @@ async def test_excused_absence_and_retention_nudge(env: Env) -> None:
             env.world.group_id,
             env.users["amara"].id,  # type: ignore[arg-type]
         )
+
+
+async def test_forgotten_session_ends_itself_at_its_scheduled_end(env: Env) -> None:
+    """Left live an hour past its end, a session is closed as of its scheduled end."""
+    sid = await _start(env)
+    amara = await env.join("amara")
+    env.clock.advance(minutes=119)
+    assert await group_sessions.end_overdue(env.svc) == []  # 59 minutes over: not yet
+    env.clock.advance(minutes=2)
+    assert await group_sessions.end_overdue(env.svc) == [sid]
+    assert await group_sessions.end_overdue(env.svc) == []
+    await env.leave(amara)
+    async with env.svc.db.transaction() as s:
+        gs = await store.session_by_id(s, sid)
+        entries = await audit.entries(s, action="group_session.auto_end")
+    assert gs is not None and gs.status == "ended"
+    assert gs.ended_at == SESSION_START_UTC + timedelta(minutes=60) and gs.ended_by is None
+    assert [(e.actor_id, e.target_id) for e in entries] == [(None, sid)]
+    assert (await _records(env, sid))["Amara"] == (60, "attended")
