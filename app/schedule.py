@@ -210,3 +210,20 @@ async def upcoming_lines(
     return [
         (gs, local_text(gs.scheduled_start, tz)) for gs in await upcoming(svc, user, group_id, 5)
     ]
+
+
+async def seed_demo_schedule(svc: Services, admin: User, group_id: int) -> None:
+    """The demo group meets on Tuesdays at 19:00 for 90 minutes, for the next 8 weeks."""
+    tz = zone((await effective_settings(svc, group_id)).timezone)
+    today = svc.clock.now().astimezone(tz).date()
+    tuesday = today + timedelta(days=(1 - today.weekday()) % 7 or 7)
+    await schedule_sessions(
+        svc,
+        admin,
+        group_id,
+        first_day=tuesday,
+        start=time(19, 0),
+        minutes=90,
+        weeks=8,
+        topic="Open sharing",
+    )
