@@ -161,6 +161,15 @@ async def disconnected(svc: Services, access: RoomAccess, interval_id: int | Non
 
 
 _leaving: set[asyncio.Task[None]] = set()  # strong references until each leave is written
+DRAIN_SECS = 5.0
+
+
+async def drain() -> None:
+    """At shutdown, before the database closes: let leaves still being written finish."""
+    loop = asyncio.get_running_loop()
+    pending = [t for t in _leaving if t.get_loop() is loop and not t.done()]
+    if pending:
+        await asyncio.wait(pending, timeout=DRAIN_SECS)
 
 
 async def _record_leave(svc: Services, access: RoomAccess, interval_id: int) -> None:

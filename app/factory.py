@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from app import group_sessions, messages
+from app import attendance, group_sessions, messages
 from app.clock import Clock, SystemClock
 from app.ratelimits import RateLimits
 from app.realtime.broker import broker_from_url
@@ -99,7 +100,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             yield
         finally:
             upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upkeep
             await hub.aclose()
+            await attendance.drain()
             await hub.presence.aclose()
             await broker.aclose()
             await db.aclose()
