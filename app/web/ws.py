@@ -73,8 +73,9 @@ async def room_socket(ws: WebSocket) -> None:
         queue_size=svc.settings.outbound_queue_size,
     )
     await svc.hub.join(conn)
-    interval = await attendance.connected(svc, access)
+    interval = None
     try:
+        interval = await attendance.connected(svc, access)
         await _sync(svc, conn, access, _after(ws))
         tasks = [
             asyncio.create_task(_sender(ws, conn)),
