@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from app import messages
 from app.clock import Clock, SystemClock
+from app.notifications.dispatcher import Dispatcher
 from app.ratelimits import RateLimits
 from app.realtime.broker import broker_from_url
 from app.realtime.hub import Hub
@@ -87,6 +88,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         svc_box.append(svc)
         await hub.start()
         app.state.services = svc
+        dispatcher = Dispatcher(svc)
+        svc.outbox_written = dispatcher.wake.set
+        await dispatcher.start()
+        app.state.dispatcher = dispatcher
+        if not settings.smtp_host:
+            log.warning("VILLAGE_SMTP_HOST is not set: escalations reach clinicians live only")
         log.info(
             "Village ready: database=%s broker=%s",
             _redact(settings.database_url),
@@ -95,6 +102,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         try:
             yield
         finally:
+            await dispatcher.aclose()
             await hub.aclose()
             await hub.presence.aclose()
             await broker.aclose()

@@ -16,17 +16,27 @@ SQLModel.metadata.naming_convention = {
 
 from app.storage.tables.accounts import LoginSession, User
 from app.storage.tables.audit import AuditEntry
+from app.storage.tables.escalations import (
+    Escalation,
+    GroupRiskThresholds,
+    Notification,
+    OrgRiskSettings,
+)
 from app.storage.tables.groups import AgreementAcceptance, Group, Invite, Membership, Organisation
 from app.storage.tables.messages import Message, Room
 
 __all__ = [
     "AgreementAcceptance",
     "AuditEntry",
+    "Escalation",
     "Group",
+    "GroupRiskThresholds",
     "Invite",
     "LoginSession",
     "Membership",
     "Message",
+    "Notification",
+    "OrgRiskSettings",
     "Organisation",
     "Room",
     "User",
