@@ -126,9 +126,11 @@ async def staff_groups(svc: Services, user: User, roles: tuple[str, ...]) -> lis
     return [g.id for m, g in rows if m.role in roles]  # type: ignore[misc]
 
 
-async def queue(svc: Services, user: User) -> list[dict[str, Any]]:
+async def queue(
+    svc: Services, user: User, roles: tuple[str, ...] = ("clinician",)
+) -> list[dict[str, Any]]:
     """Open work across the clinician's groups: most severe first, then oldest first."""
-    groups = await staff_groups(svc, user, ("clinician",))
+    groups = await staff_groups(svc, user, roles)
     if not groups:
         raise NotFound()
     async with svc.db.transaction() as s:

@@ -25,7 +25,7 @@ from app.realtime.presence import MemoryPresence, PresenceStore
 from app.services import Services
 from app.settings import Settings
 from app.storage.database import Database
-from app.web import admin, api, pages, ws
+from app.web import admin, api, clinician, pages, staff_ws, ws
 from app.web.errors import handlers
 
 log = logging.getLogger("village")
@@ -113,6 +113,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *admin.routes,
         *api.routes,
         *ws.routes,
+        *clinician.routes,
+        *staff_ws.routes,
         Mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static"),
     ]
     return Starlette(

@@ -8,9 +8,8 @@ Create Date: 2026-11-26 02:32:43.421218
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401  (autogenerate writes sqlmodel.sql.sqltypes.AutoString)
+import sqlmodel
 from alembic import op
-
 
 revision: str = '0002_escalations'
 down_revision: str | Sequence[str] | None = '0001_foundation'
