@@ -24,7 +24,8 @@ CANDIDATES = {
         "i just took all of my sertraline and half a bottle of tylenol",
         "i have the pills counted out on the counter. i cant keep doing this",
         "took a whole bunch of my sleeping pills about 20 min ago, i'm sorry everyone",
-        "this is my last message here. thank you for being kind to me. please tell my daughter i loved her",
+        "this is my last message here. thank you for being kind to me. "
+        "please tell my daughter i loved her",
     ],
     "high": [
         "i keep thinking about killing myself. its all the time now",
