@@ -37,6 +37,7 @@ RULE_FIELDS = {
 }
 NEGATION_RULE = "negation"
 RAISER_NEGATION_WINDOW_WORDS = 3
+_CLAUSE_BREAK_RE = re.compile(r"\b(?:but|pero|though|although|except)\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,6 +370,7 @@ class ContextEvaluator:
         if last is None:
             return None
         gap = text[last.end():end]
-        if "," in gap or len(gap.split()) > window_words:
+        # A comma or a "but" starts a new clause: "he doesn't hit me but he punches walls".
+        if "," in gap or _CLAUSE_BREAK_RE.search(gap) or len(gap.split()) > window_words:
             return None
         return last.group()
