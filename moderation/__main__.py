@@ -90,7 +90,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m moderation", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m moderation", description=(__doc__ or "").split("\n")[0]
+    )
     parser.add_argument("--rules", help="directory of rule files (default: the package's own)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("assess", help="assess JSON Lines from stdin").set_defaults(func=_cmd_assess)

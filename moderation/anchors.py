@@ -16,6 +16,8 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
 MIN_ANCHOR_CHARS = 2
+# An anchor ending in WORD_END is a whole word ("sh$" matches "sh", not "she").
+WORD_END = "$"
 
 _WORD_START_ATS = {sre.AT_BOUNDARY, sre.AT_BEGINNING, sre.AT_BEGINNING_STRING}
 _REPEATS = {sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", sre.MAX_REPEAT)}
@@ -26,14 +28,25 @@ Anchors = frozenset[str]
 
 def required_prefixes(pattern: str) -> Anchors | None:
     """Word prefixes one of which every match contains, or None if none can be proven."""
+    found = required_sets(pattern)
+    return found[0] if found else None
+
+
+def required_sets(pattern: str) -> list[Anchors]:
+    """Every set of word prefixes the match must contain one of, most selective first.
+
+    "thoughts of hurting the baby" needs one of {thought...} AND one of {hurt, harm, ...} AND
+    one of {baby, her, him, ...}; the engine indexes a rule by the first set and checks the
+    second cheaply before running the regex.
+    """
     try:
         tree = sre_parse.parse(pattern)
     except re.error:
-        return None
-    found = _sequence(list(tree), at_word_start=True)
-    if not found or min(len(a) for a in found) < MIN_ANCHOR_CHARS:
-        return None
-    return found
+        return []
+    candidates = _candidates(list(tree), at_word_start=True)
+    usable = [c for c in candidates
+              if min(len(a.rstrip(WORD_END)) for a in c) >= MIN_ANCHOR_CHARS]
+    return sorted(usable, key=_quality, reverse=True)
 
 
 def _is_word(ch: str) -> bool:
@@ -55,6 +68,10 @@ def _non_word_class(op: Any, av: Any) -> bool:
     return False
 
 
+def _is_repeat_of_non_word(op: Any, av: Any) -> bool:
+    return op in _REPEATS and av[0] >= 1 and _all_non_word(av[2])
+
+
 def _all_non_word(items: Iterable[tuple[Any, Any]]) -> bool:
     items = list(items)
     return bool(items) and all(_non_word_class(op, av) for op, av in items)
@@ -62,16 +79,28 @@ def _all_non_word(items: Iterable[tuple[Any, Any]]) -> bool:
 
 # Prefixes so common that indexing a rule by them would run it on nearly every message.
 _COMMON = frozenset(
-    "i im ive id to the and my me a an is it of in on so that this just be you we he she "
-    "wan want have feel like get go not no do dont can cant al de la el lo que mi se y en un una "
-    "yo tu su es por con para".split()
+    "i im ive id ill to the and my me a an is it of in on so that this just be you we he she "
+    "her him his hes shes they them their all going gonna time about with can does did last "
+    "never today night took sleep baby out up really off what when how know think thinking "
+    "thought been being was were had has make made take get got keep need want wan feel like "
+    "would could should will every one more back again still too very much day days now here "
+    "there then than for from your our by at as or if but who why where which while after "
+    "before over under into through even ever some any not no nothing everything everyone "
+    "people mom husband life bad better best love little do dont can cant go good right "
+    "al de la el lo los las del que mi mis se te le y en un una uno yo tu su es por con para "
+    "esta este estoy tengo ya muy mas todo todos hoy noche dia dias cuando como pero porque "
+    "si bebe otra vez".split()
 )
 
 
-def _quality(anchors: Anchors) -> tuple[bool, int, int]:
+def _quality(anchors: Anchors) -> tuple[bool, bool, int, int]:
+    words = [a.rstrip(WORD_END) for a in anchors]
     return (
-        not any(a in _COMMON for a in anchors),
-        min(len(a) for a in anchors),
+        min(len(w) for w in words) >= MIN_ANCHOR_CHARS,
+        not any(w in _COMMON for w in words),
+        # A whole word is as selective as a prefix two letters longer.
+        min(len(w) + (2 if a.endswith(WORD_END) else 0) for w, a in zip(words, anchors,
+                                                                          strict=True)),
         -len(anchors),
     )
 
@@ -97,6 +126,10 @@ def _leading(items: list[tuple[Any, Any]]) -> Anchors | None:
         if op is sre.LITERAL and _is_word(chr(av)):
             prefix += chr(av)
             continue
+        if _non_word_class(op, av) or _is_repeat_of_non_word(op, av) or (
+            op is sre.AT and av in _WORD_START_ATS
+        ):
+            return frozenset({prefix + WORD_END})
         inner: list[Anchors | None] = []
         if op is sre.BRANCH:
             inner = [_leading(list(branch)) for branch in av[1]]
@@ -109,14 +142,21 @@ def _leading(items: list[tuple[Any, Any]]) -> Anchors | None:
 
 
 def _sequence(items: list[tuple[Any, Any]], at_word_start: bool) -> Anchors | None:
+    candidates = _candidates(items, at_word_start)
+    if not candidates:
+        return None
+    return max(candidates, key=_quality)
+
+
+def _candidates(items: list[tuple[Any, Any]], at_word_start: bool) -> list[Anchors]:
     candidates: list[Anchors] = []
     word = ""
     collecting = at_word_start
 
-    def flush() -> None:
+    def flush(complete: bool = False) -> None:
         nonlocal word
         if word:
-            candidates.append(frozenset({word}))
+            candidates.append(frozenset({word + WORD_END if complete else word}))
         word = ""
 
     for op, av in items:
@@ -126,7 +166,7 @@ def _sequence(items: list[tuple[Any, Any]], at_word_start: bool) -> Anchors | No
                 if collecting:
                     word += ch
             else:
-                flush()
+                flush(complete=True)
                 collecting = True
             continue
         if word and op in (sre.BRANCH, sre.SUBPATTERN):
@@ -137,7 +177,8 @@ def _sequence(items: list[tuple[Any, Any]], at_word_start: bool) -> Anchors | No
                 word = ""
                 collecting = _ends_non_word([(op, av)])
                 continue
-        flush()
+        flush(complete=_non_word_class(op, av) or _is_repeat_of_non_word(op, av)
+              or (op is sre.AT and av in _WORD_START_ATS))
         if op is sre.AT:
             collecting = av in _WORD_START_ATS
         elif op in (sre.ASSERT, sre.ASSERT_NOT):
@@ -167,27 +208,4 @@ def _sequence(items: list[tuple[Any, Any]], at_word_start: bool) -> Anchors | No
         else:
             collecting = _non_word_class(op, av)
     flush()
-    if not candidates:
-        return None
-    return max(candidates, key=_quality)
-
-
-def trie_regex(words: Iterable[str]) -> re.Pattern[str]:
-    """One regex matching any of ``words`` at a word start, shaped as a trie so it stays fast."""
-    trie: dict[str, Any] = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def emit(node: dict[str, Any]) -> str:
-        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        if "" in node:
-            return f"(?:{body})?"
-        return body
-
-    return re.compile(r"\b" + emit(trie))
+    return candidates

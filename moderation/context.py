@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from moderation.anchors import WORD_END, required_sets
 from moderation.assessment import Category, ContextEffect, RulesError, Severity
-from moderation.rules import STAGES, compile_pattern, read_toml
+from moderation.rules import STAGES, Cue, compile_pattern, expand, read_toml
 
 SCOPES = ("before_cue", "overlap", "sentence", "message", "conversation", "quoted", "always")
 SUBJECTS = ("any", "self", "third")
@@ -37,6 +38,7 @@ RULE_FIELDS = {
 }
 NEGATION_RULE = "negation"
 RAISER_NEGATION_WINDOW_WORDS = 3
+_HIT_INDEPENDENT_SCOPES = frozenset({"sentence", "message", "conversation", "always"})
 _CLAUSE_BREAK_RE = re.compile(r"\b(?:but|pero|though|although|except)\b")
 
 
@@ -81,6 +83,11 @@ class ContextRule:
     window_words: int
     implies_category: Category | None
     examples: tuple[str, ...]
+    min_rank: int = 0
+    max_rank: int = 4
+    # Words one of which any match of ``regex`` contains: if none occurs in the message, the
+    # regex cannot match and is not run (most raisers are long patterns over the whole message).
+    words: tuple[str, ...] = ()
 
     def target(self, severity: Severity) -> Severity:
         if self.kind == "lower":
@@ -91,20 +98,20 @@ class ContextRule:
             return max(severity, self.to)
         return Severity.from_rank(severity.rank + self.by)
 
-    def concerns(
-        self, cue: str, category: Category, stage: str, third_party: bool, sev: Severity
-    ) -> bool:
-        if self.applies_to and category not in self.applies_to:
+    def concerns(self, cue: Cue) -> bool:
+        """Whether this rule can ever apply to ``cue`` (checked once, at load)."""
+        if self.applies_to and cue.category not in self.applies_to:
             return False
-        if self.cues and cue not in self.cues:
+        if self.cues and cue.id not in self.cues:
             return False
-        if self.stages and stage not in self.stages:
-            return False
+        return not (self.stages and cue.stage not in self.stages)
+
+    def applies_now(self, third_party: bool, rank: int) -> bool:
         if self.subject == "third" and not third_party:
             return False
         if self.subject == "self" and third_party:
             return False
-        return self.min_base <= sev <= self.max_base
+        return self.min_rank <= rank <= self.max_rank
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +126,14 @@ class ContextRules:
     @property
     def all(self) -> tuple[ContextRule, ...]:
         return self.lowerers + self.raisers
+
+    def rules_for(self, cue: Cue) -> tuple[tuple[ContextRule, ...], tuple[ContextRule, ...]]:
+        """The lowering and raising rules that can apply to ``cue``."""
+        raisers = self.raisers if cue.escalate else ()
+        return (
+            tuple(r for r in self.lowerers if r.concerns(cue)),
+            tuple(r for r in raisers if r.concerns(cue)),
+        )
 
 
 def load_context(path: Path, terms: Mapping[str, str]) -> ContextRules:
@@ -229,7 +244,17 @@ def _rule(
         implies_category=category(entry["implies_category"]) if "implies_category" in entry
         else None,
         examples=tuple(examples),
+        words=_required_words(entry["pattern"], terms) if needs_pattern else (),
+        min_rank=severity("min_base", Severity.NONE).rank,
+        max_rank=severity("max_base", Severity.IMMINENT).rank,
     )
+
+
+def _required_words(pattern: str, terms: Mapping[str, str]) -> tuple[str, ...]:
+    sets = required_sets(rf"\b(?:{expand(pattern, terms, 'context')})\b")
+    if not sets:
+        return ()
+    return tuple(sorted({a.rstrip(WORD_END) for a in sets[0]}))
 
 
 def source_label(source: int) -> str:
@@ -243,14 +268,22 @@ class ContextEvaluator:
     def __init__(self, rules: ContextRules, texts: Texts) -> None:
         self.rules = rules
         self.texts = texts
+        self._results: dict[tuple[Any, ...], tuple[int, str] | None] = {}
+        self._presence: dict[tuple[Any, ...], bool] = {}
+        self._possible: dict[tuple[str, int], bool] = {}
 
     def apply(
-        self, hit: Hit, cue: str, category: Category, stage: str, escalate: bool, base: Severity
+        self,
+        hit: Hit,
+        category: Category,
+        base: Severity,
+        lowerers: Sequence[ContextRule],
+        raisers: Sequence[ContextRule],
     ) -> tuple[Severity, Category, list[ContextEffect]]:
         severity = base
         effects: list[ContextEffect] = []
-        for rule in self.rules.lowerers:
-            if not rule.concerns(cue, category, stage, hit.third_party, severity):
+        for rule in lowerers:
+            if not rule.applies_now(hit.third_party, severity.rank):
                 continue
             matched = self._find(rule, hit, (hit.source,))
             if matched is None:
@@ -264,13 +297,13 @@ class ContextEvaluator:
                 severity = new
             if severity is Severity.NONE:
                 break
-        if effects or not escalate:
+        if effects:
             return severity, category, effects
         # A raiser found in another message only counts when one side is the current message:
         # an old cue already got its own verdict when it was sent.
         sources = tuple(range(len(self.texts.texts))) if hit.source == 0 else (0,)
-        for rule in self.rules.raisers:
-            if not rule.concerns(cue, category, stage, hit.third_party, severity):
+        for rule in raisers:
+            if not rule.applies_now(hit.third_party, severity.rank):
                 continue
             matched = self._find(rule, hit, sources)
             if matched is None:
@@ -292,6 +325,22 @@ class ContextEvaluator:
         self, rule: ContextRule, hit: Hit, sources: tuple[int, ...]
     ) -> tuple[int, str] | None:
         """Where (which message) and what text triggers ``rule`` for ``hit``, or None."""
+        if rule.scope in _HIT_INDEPENDENT_SCOPES:
+            # Several cues in one sentence ask the same question; answer it once.
+            key = (rule.name, hit.source, hit.sentence, sources)
+            try:
+                return self._results[key]
+            except KeyError:
+                result = self._find_uncached(rule, hit, sources)
+                self._results[key] = result
+                return result
+        return self._find_uncached(rule, hit, sources)
+
+    def _find_uncached(
+        self, rule: ContextRule, hit: Hit, sources: tuple[int, ...]
+    ) -> tuple[int, str] | None:
+        if rule.words and rule.scope != "conversation" and not self._may_match(rule, hit.source):
+            return None
         text = self.texts.texts[hit.source]
         s_start, s_end = hit.sentence
         found: tuple[int, str] | None = None
@@ -330,9 +379,25 @@ class ContextEvaluator:
             return None
         return found
 
+    def _may_match(self, rule: ContextRule, source: int) -> bool:
+        key = (rule.name, source)
+        try:
+            return self._possible[key]
+        except KeyError:
+            text = self.texts.texts[source]
+            possible = any(word in text for word in rule.words)
+            self._possible[key] = possible
+            return possible
+
     def _present(self, regex: re.Pattern[str], scope: str, hit: Hit) -> bool:
         if scope == "sentence":
-            return regex.search(self.texts.texts[hit.source], *hit.sentence) is not None
+            key = (regex, hit.source, hit.sentence)
+            try:
+                return self._presence[key]
+            except KeyError:
+                found = regex.search(self.texts.texts[hit.source], *hit.sentence) is not None
+                self._presence[key] = found
+                return found
         sources = range(len(self.texts.texts)) if scope == "conversation" else (hit.source,)
         return any(regex.search(self.texts.texts[s]) is not None for s in sources)
 
@@ -340,6 +405,9 @@ class ContextEvaluator:
         key = (rule.name, source)
         if key in self.texts.cache:
             return self.texts.cache[key]
+        if rule.words and not self._may_match(rule, source):
+            self.texts.cache[key] = None
+            return None
         assert rule.regex is not None
         text = self.texts.texts[source]
         result = None

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from moderation.anchors import trie_regex
+from moderation.anchors import WORD_END
 from moderation.assessment import (
     RISK_CATEGORIES,
     Assessment,
@@ -29,6 +29,7 @@ from moderation.normalize import Folded, Folder
 from moderation.rules import (
     DEFAULT_RULES_DIR,
     Cue,
+    Part,
     check_unique,
     cue_files,
     load_cues,
@@ -43,9 +44,11 @@ MAX_RECENT = 5
 # How far back (characters) to look for who the subject of a cue is ("my friend says she ...").
 SUBJECT_LOOKBACK_CHARS = 80
 
-# Sentence ends: . ! ? ; followed by a space or the end, line breaks, and " - " dashes.
+# Sentence ends: . ! ? ; followed by a space, a quote or the end, and line breaks.
 # "101.2" and "e.g." inside words stay whole.
-_SENTENCE_END_RE = re.compile(r"[.!?;]+(?=\s|$|\")|\n+|\s-{1,2}\s")
+_SENTENCE_END_RE = re.compile(r"[.!?;]+(?![^\s\"])|\n+")
+_WORD_RE = re.compile(r"[a-z0-9_]+")
+WORD_CACHE_SIZE = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,21 +65,31 @@ class Engine:
         self.cues = tuple(cues)
         self.context = context
         self._folder = folder
-        anchored: dict[str, set[int]] = {}
-        self._unanchored: tuple[int, ...] = tuple(
-            i for i, cue in enumerate(self.cues) if cue.anchors is None
-        )
+        # Index every top-level alternative ("part") of every cue by its anchor words.
+        self._parts: list[tuple[int, Part]] = []
+        by_anchor: dict[str, list[int]] = {}
+        unanchored: list[int] = []
+        universe: set[str] = set()
         for i, cue in enumerate(self.cues):
-            for anchor in cue.anchors or ():
-                anchored.setdefault(anchor, set()).add(i)
-        # The trie finds the longest anchor at a position; shorter anchors that are its
-        # prefixes ("kill" inside "killing") must fire too.
-        self._by_anchor: dict[str, tuple[int, ...]] = {
-            anchor: tuple(sorted(set().union(*(v for a, v in anchored.items()
-                                                  if anchor.startswith(a)))))
-            for anchor in anchored
-        }
-        self._anchor_re = trie_regex(anchored) if anchored else None
+            for part in cue.parts:
+                index = len(self._parts)
+                self._parts.append((i, part))
+                if part.anchors is None:
+                    unanchored.append(index)
+                    continue
+                universe.update(part.anchors, part.also)
+                for anchor in part.anchors:
+                    by_anchor.setdefault(anchor, []).append(index)
+        self._unanchored = tuple(unanchored)
+        self._by_anchor = {a: tuple(v) for a, v in by_anchor.items()}
+        self._prefixes = frozenset(a for a in universe if not a.endswith(WORD_END))
+        self._whole_words = frozenset(a for a in universe if a.endswith(WORD_END))
+        self._prefix_lengths = tuple(sorted({len(a) for a in self._prefixes}))
+        # Words seen so far, and those that satisfy an anchor. Words repeat across messages,
+        # so after a short warm-up a message costs a few set operations.
+        self._seen_words: set[str] = set()
+        self._relevant: dict[str, frozenset[str]] = {}
+        self._rules_for = [context.rules_for(cue) for cue in self.cues]
 
     def assess(self, text: str, *, recent: Iterable[str] = ()) -> Assessment:
         """Assess one message, using the same member's ``recent`` messages (oldest first).
@@ -108,8 +121,9 @@ class Engine:
         evidence: list[Evidence] = []
         for item in found:
             cue, hit = item.cue, item.hit
+            lowerers, raisers = self._rules_for[hit.cue_index]
             severity, category, effects = evaluator.apply(
-                hit, cue.id, cue.category, cue.stage, cue.escalate, cue.severity
+                hit, cue.category, cue.severity, lowerers, raisers
             )
             # An older message's cue only matters here if this message raised it.
             if hit.source != 0 and not any(e.direction == "raised" for e in effects):
@@ -130,37 +144,52 @@ class Engine:
             )
         return _combine(evidence)
 
+    def _learn(self, words: set[str]) -> None:
+        """Work out, once per distinct word, which anchors it satisfies."""
+        if len(self._seen_words) >= WORD_CACHE_SIZE:
+            self._seen_words.clear()
+            self._relevant.clear()
+        for word in words:
+            found = {word[:k] for k in self._prefix_lengths if k <= len(word)} & self._prefixes
+            whole = word + WORD_END
+            if whole in self._whole_words:
+                found.add(whole)
+            if found:
+                self._relevant[word] = frozenset(found)
+            self._seen_words.add(word)
+
     def _hits(self, folded: Folded, source: int) -> list[_Found]:
         text = folded.text
-        if self._anchor_re is None:
-            candidates: dict[int, None] = {}
-        else:
-            candidates = {}
-            for m in self._anchor_re.finditer(text):
-                for i in self._by_anchor[m.group()]:
-                    candidates[i] = None
-        for i in self._unanchored:
-            candidates[i] = None
-        if not candidates:
-            return []
         sentences = _sentences(text)
         found: list[_Found] = []
-        for i in candidates:
-            cue = self.cues[i]
-            for m in cue.regex.finditer(text):
-                start, end = m.span()
-                if start == end:
+        relevant = self._relevant
+        for sentence in sentences:
+            # Set algebra runs in C; the Python loop below only sees the few words that
+            # matter ("kill", "pills"), not every word of the message.
+            words = set(_WORD_RE.findall(text, sentence[0], sentence[1]))
+            unseen = words - self._seen_words
+            if unseen:
+                self._learn(unseen)
+            keys = words & relevant.keys()
+            if not keys and not self._unanchored:
+                continue
+            present: set[str] = set()
+            for word in keys:
+                present |= relevant[word]
+            parts: set[int] = set(self._unanchored)
+            for anchor in present:
+                parts.update(self._by_anchor.get(anchor, ()))
+            for part_index in parts:
+                i, part = self._parts[part_index]
+                if part.also and present.isdisjoint(part.also):
                     continue
-                sentence = _sentence_of(sentences, start)
-                if end > sentence[1]:
-                    # A cue must not straddle a sentence end; retry inside the sentence.
-                    inner = cue.regex.search(text, start, sentence[1])
-                    if inner is None:
+                for m in part.regex.finditer(text, sentence[0], sentence[1]):
+                    start, end = m.span()
+                    if start == end:
                         continue
-                    start, end = inner.span()
-                hit = Hit(i, start, end, sentence, self._third_party(text, start, end, sentence),
-                          source)
-                found.append(_Found(hit, cue, folded))
+                    third = self._third_party(text, start, end, sentence)
+                    hit = Hit(i, start, end, sentence, third, source)
+                    found.append(_Found(hit, self.cues[i], folded))
         return found
 
     def _third_party(self, text: str, start: int, end: int, sentence: tuple[int, int]) -> bool:
@@ -224,11 +253,8 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _sentence_of(sentences: list[tuple[int, int]], pos: int) -> tuple[int, int]:
-    for span in sentences:
-        if pos < span[1]:
-            return span
-    return sentences[-1]
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
 def _combine(evidence: list[Evidence]) -> Assessment:

@@ -42,6 +42,12 @@ def _build_translation() -> dict[int, str]:
 
 
 _TRANSLATION = _build_translation()
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
+
+
+def _translate_char(m: re.Match[str]) -> str:
+    ch = m.group()
+    return _TRANSLATION.get(ord(ch), ch)
 
 # Deleted outright: apostrophes (rules are written "im", "dont"), combining accents, emoji
 # variation selectors, zero-width joiners and skin-tone modifiers.
@@ -70,18 +76,54 @@ _LEET: dict[str, str] = {
     "#": "[a-z]{1,2}",
 }
 _RUN_RE = re.compile(r"(.)\1{2,}")
+_TRIPLE_RE = re.compile(r"([a-z])\1\1")
+_CACHE_SIZE = 4096
+
+
+def _hint_table() -> bytes:
+    table = bytearray(b" " * 256)
+    for ch in "abcdefghijklmnopqrstuvwxyz":
+        table[ord(ch)] = ord("a")
+    for ch in "0123456789@$!*|+#":
+        table[ord(ch)] = ord("1")
+    return bytes(table)
+
+
+# Letters -> "a", obfuscation characters -> "1": a letter next to one shows as "a1" or "1a".
+# bytes.translate is an order of magnitude faster than a regex scan of the message.
+_HINT_TABLE = _hint_table()
+
+
+def _needs_token_fixes(t: str, ascii_only: bool) -> bool:
+    data = t.encode("ascii", "replace") if not ascii_only else t.encode("ascii")
+    shape = data.translate(_HINT_TABLE)
+    return b"a1" in shape or b"1a" in shape or _TRIPLE_RE.search(t) is not None
 # A stretched letter that is not a lexicon word keeps two copies, except letters that
 # rarely double in English or Spanish ("hiiii" -> "hi", "sooo" -> "soo").
 _SINGLE_WHEN_STRETCHED = frozenset("aiuyhwkjq")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Folded:
-    """A folded message and the edits that map it back to the original."""
+    """A folded message and the edits that map it back to the original.
+
+    When the only change was dropping apostrophes (most messages), the edits are worked out
+    lazily from ``_lowered``: most messages never need mapping back because nothing matched.
+    """
 
     original: str
     text: str
-    edits: tuple[Edit, ...] = ()
+    _edits: tuple[Edit, ...] | None = ()
+    _lowered: str = ""
+
+    @property
+    def edits(self) -> tuple[Edit, ...]:
+        if self._edits is None:
+            self._edits = _apply(
+                self.original, self._lowered,
+                [(m.start(), m.end(), "") for m in _DELETE_RE.finditer(self._lowered)],
+            )._edits or ()
+        return self._edits
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a span of the folded text to the span of the original it came from."""
@@ -117,6 +159,7 @@ class Folder:
         self._words = tuple(sorted(set(words), key=len))
         self._word_set = frozenset(self._words)
         self._emoji = {k: f" e_{v} " for k, v in emoji.items()}
+        self._cache: dict[str, str | None] = {}
         keys = sorted(self._emoji, key=len, reverse=True)
         self._emoji_re = (
             re.compile("|".join(re.escape(k) for k in keys)) if keys else None
@@ -127,14 +170,23 @@ class Folder:
         if len(lowered) != len(text):
             # A few characters lowercase to two ("İ"); keep the first so offsets stay 1:1.
             lowered = "".join(c.lower()[0] for c in text)
-        if not lowered.isascii():
-            lowered = lowered.translate(_TRANSLATION)
-        replacements = self._replacements(lowered)
+        ascii_only = lowered.isascii()
+        if not ascii_only:
+            # str.translate walks every character through a dict; only the few non-ASCII
+            # characters need it.
+            lowered = _NON_ASCII_RE.sub(_translate_char, lowered)
+        needs_tokens = _needs_token_fixes(lowered, ascii_only)
+        if ascii_only and not needs_tokens:
+            # The fast path: at most apostrophes to drop, mapped back only if ever asked.
+            if "'" in lowered:
+                return Folded(text, lowered.replace("'", ""), None, lowered)
+            return Folded(text, lowered)
+        replacements = self._replacements(lowered, needs_tokens)
         if not replacements:
             return Folded(text, lowered)
         return _apply(text, lowered, replacements)
 
-    def _replacements(self, t: str) -> list[tuple[int, int, str]]:
+    def _replacements(self, t: str, needs_tokens: bool) -> list[tuple[int, int, str]]:
         found: list[tuple[int, int, str]] = []
         if "'" in t or not t.isascii():
             found.extend((m.start(), m.end(), "") for m in _DELETE_RE.finditer(t))
@@ -143,7 +195,7 @@ class Folder:
                     (m.start(), m.end(), self._emoji[m.group()])
                     for m in self._emoji_re.finditer(t)
                 )
-        if _HINT_RE.search(t):
+        if needs_tokens:
             found.extend(self._token_fixes(t))
         found.sort()
         return found
@@ -175,6 +227,17 @@ class Folder:
         """The lexicon word this token disguises, or the token with stretches squeezed."""
         if token in self._word_set:
             return None
+        try:
+            return self._cache[token]
+        except KeyError:
+            pass
+        fixed = self._restore_uncached(token)
+        if len(self._cache) >= _CACHE_SIZE:
+            self._cache.clear()  # tokens repeat ("3am", "5mg"); a crude bound is enough
+        self._cache[token] = fixed
+        return fixed
+
+    def _restore_uncached(self, token: str) -> str | None:
         pieces: list[str] = []
         for run in re.finditer(r"(.)\1*", token):
             ch, n = run.group(1), len(run.group())
@@ -209,4 +272,4 @@ def _apply(original: str, t: str, replacements: list[tuple[int, int, str]]) -> F
         out += len(new)
         cursor = end
     pieces.append(t[cursor:])
-    return Folded(original, "".join(pieces), tuple(edits))
+    return Folded(original, "".join(pieces), tuple(edits), t)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from moderation.anchors import Anchors, required_prefixes
+from moderation.anchors import Anchors, required_prefixes, required_sets
 from moderation.assessment import Category, RulesError, Severity
 
 DEFAULT_RULES_DIR = Path(__file__).with_name("rules")
@@ -47,6 +47,26 @@ _ESCALATE_BY_DEFAULT = {Category.SUICIDE, Category.SELF_HARM, Category.HARM_TO_I
 
 
 @dataclass(frozen=True, slots=True)
+class Part:
+    """One top-level alternative of a cue pattern, with the words that index it."""
+
+    regex: re.Pattern[str]
+    anchors: Anchors | None
+    # A second required group of anchors: one must also occur in the sentence before the
+    # regex is worth running.
+    also: Anchors = frozenset()
+
+
+def make_part(alternative: str) -> Part:
+    pattern = rf"\b(?:{alternative})\b"
+    sets = required_sets(pattern)
+    if not sets:
+        return Part(re.compile(pattern), None)
+    also = sets[1] if len(sets) > 1 else frozenset()
+    return Part(re.compile(pattern), sets[0], also)
+
+
+@dataclass(frozen=True, slots=True)
 class Cue:
     """One compiled cue: a pattern that points to a category at a base severity."""
 
@@ -55,6 +75,9 @@ class Cue:
     severity: Severity
     regex: re.Pattern[str]
     anchors: Anchors | None
+    # The pattern's top-level alternatives, each compiled with its own anchors, so a cue with
+    # twenty ways of saying something only runs the ways whose words are in the message.
+    parts: tuple[Part, ...]
     stage: str
     escalate: bool
     examples: tuple[str, ...]
@@ -137,6 +160,33 @@ def compile_pattern(pattern: str, terms: Mapping[str, str], where: str) -> re.Pa
         raise RulesError(f"{where}: pattern is not a valid regular expression: {exc}") from None
 
 
+def split_alternatives(pattern: str) -> list[str]:
+    """Split a regex at its top-level ``|`` (outside groups and character classes)."""
+    parts: list[str] = []
+    depth = 0
+    in_class = False
+    escaped = False
+    start = 0
+    for i, ch in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+    parts.append(pattern[start:])
+    return parts
+
+
 def _string_list(value: Any, where: str, name: str, required: bool) -> tuple[str, ...]:
     if value is None:
         if required:
@@ -190,13 +240,15 @@ def load_cues(path: Path, terms: Mapping[str, str]) -> list[Cue]:
             raise RulesError(f"{where}: 'escalate' must be true or false")
         expanded = expand(entry["pattern"], terms, where)
         regex = compile_pattern(entry["pattern"], terms, where)
+        parts = tuple(make_part(alt) for alt in split_alternatives(expanded))
         cues.append(
             Cue(
                 id=entry["id"],
                 category=category,
                 severity=severity,
                 regex=regex,
-                anchors=required_prefixes(rf"\b(?:{expanded})"),
+                anchors=required_prefixes(rf"\b(?:{expanded})\b"),
+                parts=parts,
                 stage=stage,
                 escalate=escalate,
                 examples=_string_list(entry.get("examples"), where, "examples", True),
