@@ -1,0 +1,444 @@
+"""Context rules: what around a cue makes it less or more worrying.
+
+A cue ("kill myself", "hearing voices") is never judged alone. Lowering rules (negation,
+hypotheticals, resolved history, someone else's past, figurative speech, quotes and media,
+resource sharing, jokes) run first, in file order; a cue a lowering rule touched is never raised
+again, because the words that lowered it describe the same statement. Raising rules (means,
+access to means, time, plan, farewell, someone else in danger now) then lift what remains.
+
+Every rule is data in ``context.toml``; this module only knows what each ``scope`` means:
+
+- ``before_cue``: the pattern ends at most ``window_words`` words before the cue, in the same
+  sentence, with no comma in between ("I would never hurt her");
+- ``overlap``: the pattern overlaps the cue itself ("dying of embarrassment");
+- ``sentence`` / ``message``: anywhere in the cue's sentence / message;
+- ``conversation``: anywhere in the message or in the member's recent messages;
+- ``quoted``: the cue sits inside double quotes (no pattern);
+- ``always``: no pattern; the rule applies whenever its other conditions hold.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from moderation.anchors import WORD_END, required_sets
+from moderation.assessment import Category, ContextEffect, RulesError, Severity
+from moderation.rules import STAGES, Cue, compile_pattern, expand, read_toml
+
+SCOPES = ("before_cue", "overlap", "sentence", "message", "conversation", "quoted", "always")
+SUBJECTS = ("any", "self", "third")
+RULE_FIELDS = {
+    "name", "kind", "scope", "pattern", "to", "by", "applies_to", "stages", "subject",
+    "min_base", "max_base", "requires", "requires_scope", "unless", "unless_scope",
+    "window_words", "implies_category", "examples", "note", "cues",
+}
+NEGATION_RULE = "negation"
+RAISER_NEGATION_WINDOW_WORDS = 3
+_HIT_INDEPENDENT_SCOPES = frozenset({"sentence", "message", "conversation", "always"})
+_CLAUSE_BREAK_RE = re.compile(r"\b(?:but|pero|though|although|except)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A cue match in one folded text, with its sentence bounds."""
+
+    cue_index: int
+    start: int
+    end: int
+    sentence: tuple[int, int]
+    third_party: bool
+    source: int  # 0 = the message assessed, i >= 1 = recent[i - 1]
+
+
+@dataclass(slots=True)
+class Texts:
+    """The folded message and recent messages, with per-message search caches."""
+
+    texts: Sequence[str]
+    cache: dict[tuple[str, int], re.Match[str] | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ContextRule:
+    name: str
+    kind: str  # "lower" or "raise"
+    scope: str
+    regex: re.Pattern[str] | None
+    to: Severity | None
+    by: int
+    applies_to: frozenset[Category]
+    cues: frozenset[str]
+    stages: frozenset[str]
+    subject: str
+    min_base: Severity
+    max_base: Severity
+    requires: re.Pattern[str] | None
+    requires_scope: str
+    unless: re.Pattern[str] | None
+    unless_scope: str
+    window_words: int
+    implies_category: Category | None
+    examples: tuple[str, ...]
+    min_rank: int = 0
+    max_rank: int = 4
+    # Words one of which any match of ``regex`` contains: if none occurs in the message, the
+    # regex cannot match and is not run (most raisers are long patterns over the whole message).
+    words: tuple[str, ...] = ()
+
+    def target(self, severity: Severity) -> Severity:
+        if self.kind == "lower":
+            if self.to is not None:
+                return min(severity, self.to)
+            return Severity.from_rank(severity.rank - self.by)
+        if self.to is not None:
+            return max(severity, self.to)
+        return Severity.from_rank(severity.rank + self.by)
+
+    def concerns(self, cue: Cue) -> bool:
+        """Whether this rule can ever apply to ``cue`` (checked once, at load)."""
+        if self.applies_to and cue.category not in self.applies_to:
+            return False
+        if self.cues and cue.id not in self.cues:
+            return False
+        return not (self.stages and cue.stage not in self.stages)
+
+    def applies_now(self, third_party: bool, rank: int) -> bool:
+        if self.subject == "third" and not third_party:
+            return False
+        if self.subject == "self" and third_party:
+            return False
+        return self.min_rank <= rank <= self.max_rank
+
+
+@dataclass(frozen=True, slots=True)
+class ContextRules:
+    lowerers: tuple[ContextRule, ...]
+    raisers: tuple[ContextRule, ...]
+    first_person: re.Pattern[str]
+    third_in_cue: re.Pattern[str]
+    third_party_subject: re.Pattern[str]
+    negation: ContextRule | None
+
+    @property
+    def all(self) -> tuple[ContextRule, ...]:
+        return self.lowerers + self.raisers
+
+    def rules_for(self, cue: Cue) -> tuple[tuple[ContextRule, ...], tuple[ContextRule, ...]]:
+        """The lowering and raising rules that can apply to ``cue``."""
+        raisers = self.raisers if cue.escalate else ()
+        return (
+            tuple(r for r in self.lowerers if r.concerns(cue)),
+            tuple(r for r in raisers if r.concerns(cue)),
+        )
+
+
+def load_context(path: Path, terms: Mapping[str, str]) -> ContextRules:
+    data = read_toml(path)
+    subjects = data.get("subjects")
+    if not isinstance(subjects, dict):
+        raise RulesError(f"{path.name}: needs a [subjects] table")
+    compiled_subjects = {}
+    for key in ("first_person", "third_in_cue", "third_party_subject"):
+        if not isinstance(subjects.get(key), str):
+            raise RulesError(f"{path.name}: [subjects] needs a {key!r} pattern")
+        compiled_subjects[key] = compile_pattern(subjects[key], terms, f"{path.name}: {key}")
+    entries = data.get("rule")
+    if not isinstance(entries, list) or not entries:
+        raise RulesError(f"{path.name}: no [[rule]] entries")
+    rules = [_rule(entry, n, path.name, terms) for n, entry in enumerate(entries, start=1)]
+    names = [r.name for r in rules]
+    for name in names:
+        if names.count(name) > 1:
+            raise RulesError(f"{path.name}: rule {name!r} is defined twice")
+    negation = next((r for r in rules if r.name == NEGATION_RULE), None)
+    return ContextRules(
+        lowerers=tuple(r for r in rules if r.kind == "lower"),
+        raisers=tuple(r for r in rules if r.kind == "raise"),
+        negation=negation,
+        **compiled_subjects,
+    )
+
+
+def _rule(
+    entry: dict[str, Any], number: int, filename: str, terms: Mapping[str, str]
+) -> ContextRule:
+    name = entry.get("name") if isinstance(entry.get("name"), str) else "?"
+    where = f"{filename}: rule #{number} ({name})"
+    extra = set(entry) - RULE_FIELDS
+    if extra:
+        raise RulesError(f"{where}: unknown field {sorted(extra)[0]!r}")
+    for key in ("name", "kind", "scope"):
+        if not isinstance(entry.get(key), str):
+            raise RulesError(f"{where}: missing field {key!r}")
+    kind, scope = entry["kind"], entry["scope"]
+    if kind not in ("lower", "raise"):
+        raise RulesError(f"{where}: unknown kind {kind!r} (expected lower or raise)")
+    if scope not in SCOPES:
+        raise RulesError(f"{where}: unknown scope {scope!r} (expected one of: {', '.join(SCOPES)})")
+    needs_pattern = scope not in ("quoted", "always")
+    if needs_pattern and not isinstance(entry.get("pattern"), str):
+        raise RulesError(f"{where}: missing field 'pattern'")
+    if ("to" in entry) == ("by" in entry):
+        raise RulesError(f"{where}: give exactly one of 'to' (a severity) or 'by' (levels)")
+
+    def severity(key: str, default: Severity) -> Severity:
+        if key not in entry:
+            return default
+        try:
+            return Severity(entry[key])
+        except ValueError:
+            allowed = ", ".join(s.value for s in Severity)
+            raise RulesError(f"{where}: unknown severity {entry[key]!r} in {key!r} "
+                             f"(expected one of: {allowed})") from None
+
+    def category(value: Any) -> Category:
+        try:
+            return Category(value)
+        except ValueError:
+            allowed = ", ".join(c.value for c in Category)
+            raise RulesError(f"{where}: unknown category {value!r} "
+                             f"(expected one of: {allowed})") from None
+
+    def optional_regex(key: str) -> re.Pattern[str] | None:
+        if key not in entry:
+            return None
+        return compile_pattern(entry[key], terms, f"{where} {key}")
+
+    for key in ("requires_scope", "unless_scope"):
+        if entry.get(key, "sentence") not in ("sentence", "message", "conversation"):
+            raise RulesError(f"{where}: {key!r} must be sentence, message or conversation")
+    stages = frozenset(entry.get("stages", ()))
+    if not stages <= set(STAGES):
+        raise RulesError(f"{where}: unknown stage in {sorted(stages - set(STAGES))}")
+    subject = entry.get("subject", "any")
+    if subject not in SUBJECTS:
+        raise RulesError(f"{where}: unknown subject {subject!r} (expected any, self or third)")
+    by = entry.get("by", 0)
+    if not isinstance(by, int) or by < 0:
+        raise RulesError(f"{where}: 'by' must be a positive whole number of levels")
+    examples = entry.get("examples", [])
+    if not isinstance(examples, list) or not all(isinstance(e, str) for e in examples):
+        raise RulesError(f"{where}: 'examples' must be a list of strings")
+    return ContextRule(
+        name=entry["name"],
+        kind=kind,
+        scope=scope,
+        regex=compile_pattern(entry["pattern"], terms, where) if needs_pattern else None,
+        to=severity("to", Severity.NONE) if "to" in entry else None,
+        by=by,
+        applies_to=frozenset(category(c) for c in entry.get("applies_to", ())),
+        cues=frozenset(entry.get("cues", ())),
+        stages=stages,
+        subject=subject,
+        min_base=severity("min_base", Severity.NONE),
+        max_base=severity("max_base", Severity.IMMINENT),
+        requires=optional_regex("requires"),
+        requires_scope=entry.get("requires_scope", "sentence"),
+        unless=optional_regex("unless"),
+        unless_scope=entry.get("unless_scope", "sentence"),
+        window_words=int(entry.get("window_words", 4)),
+        implies_category=category(entry["implies_category"]) if "implies_category" in entry
+        else None,
+        examples=tuple(examples),
+        words=_required_words(entry["pattern"], terms) if needs_pattern else (),
+        min_rank=severity("min_base", Severity.NONE).rank,
+        max_rank=severity("max_base", Severity.IMMINENT).rank,
+    )
+
+
+def _required_words(pattern: str, terms: Mapping[str, str]) -> tuple[str, ...]:
+    sets = required_sets(rf"\b(?:{expand(pattern, terms, 'context')})\b")
+    if not sets:
+        return ()
+    return tuple(sorted({a.rstrip(WORD_END) for a in sets[0]}))
+
+
+def source_label(source: int) -> str:
+    """How evidence names the message it came from: "text" or "recent[i]"."""
+    return "text" if source == 0 else f"recent[{source - 1}]"
+
+
+class ContextEvaluator:
+    """Applies the context rules to the hits of one message (and its recent messages)."""
+
+    def __init__(self, rules: ContextRules, texts: Texts) -> None:
+        self.rules = rules
+        self.texts = texts
+        self._results: dict[tuple[Any, ...], tuple[int, str] | None] = {}
+        self._presence: dict[tuple[Any, ...], bool] = {}
+        self._possible: dict[tuple[str, int], bool] = {}
+
+    def apply(
+        self,
+        hit: Hit,
+        category: Category,
+        base: Severity,
+        lowerers: Sequence[ContextRule],
+        raisers: Sequence[ContextRule],
+    ) -> tuple[Severity, Category, list[ContextEffect]]:
+        severity = base
+        effects: list[ContextEffect] = []
+        for rule in lowerers:
+            if not rule.applies_now(hit.third_party, severity.rank):
+                continue
+            matched = self._find(rule, hit, (hit.source,))
+            if matched is None:
+                continue
+            new = rule.target(severity)
+            if new < severity:
+                effects.append(
+                    ContextEffect(rule.name, "lowered", severity, new, matched[1],
+                                  source_label(matched[0]))
+                )
+                severity = new
+            if severity is Severity.NONE:
+                break
+        if effects:
+            return severity, category, effects
+        # A raiser found in another message only counts when one side is the current message:
+        # an old cue already got its own verdict when it was sent.
+        sources = tuple(range(len(self.texts.texts))) if hit.source == 0 else (0,)
+        for rule in raisers:
+            if not rule.applies_now(hit.third_party, severity.rank):
+                continue
+            matched = self._find(rule, hit, sources)
+            if matched is None:
+                continue
+            where, text = matched
+            new = rule.target(severity)
+            if new > severity:
+                effects.append(
+                    ContextEffect(rule.name, "raised", severity, new, text, source_label(where))
+                )
+                severity = new
+                if rule.implies_category is not None and category is Category.DISTRESS:
+                    category = rule.implies_category
+        return severity, category, effects
+
+    # -- matching -------------------------------------------------------------------------------
+
+    def _find(
+        self, rule: ContextRule, hit: Hit, sources: tuple[int, ...]
+    ) -> tuple[int, str] | None:
+        """Where (which message) and what text triggers ``rule`` for ``hit``, or None."""
+        if rule.scope in _HIT_INDEPENDENT_SCOPES:
+            # Several cues in one sentence ask the same question; answer it once.
+            key = (rule.name, hit.source, hit.sentence, sources)
+            try:
+                return self._results[key]
+            except KeyError:
+                result = self._find_uncached(rule, hit, sources)
+                self._results[key] = result
+                return result
+        return self._find_uncached(rule, hit, sources)
+
+    def _find_uncached(
+        self, rule: ContextRule, hit: Hit, sources: tuple[int, ...]
+    ) -> tuple[int, str] | None:
+        if rule.words and rule.scope != "conversation" and not self._may_match(rule, hit.source):
+            return None
+        text = self.texts.texts[hit.source]
+        s_start, s_end = hit.sentence
+        found: tuple[int, str] | None = None
+        if rule.scope == "always":
+            found = (hit.source, "")
+        elif rule.scope == "quoted":
+            if text.count('"', 0, hit.start) % 2 == 1 and '"' in text[hit.end:]:
+                found = (hit.source, '"' + text[hit.start:hit.end] + '"')
+        elif rule.scope == "before_cue":
+            before = self._before(rule.regex, text, s_start, hit.start, rule.window_words)
+            found = None if before is None else (hit.source, before)
+        elif rule.scope == "overlap":
+            assert rule.regex is not None
+            for m in rule.regex.finditer(text, s_start, s_end):
+                if m.start() < hit.end and m.end() > hit.start:
+                    found = (hit.source, m.group())
+                    break
+        elif rule.scope == "sentence":
+            assert rule.regex is not None
+            m = rule.regex.search(text, s_start, s_end)
+            found = None if m is None else (hit.source, m.group())
+        else:  # message / conversation
+            scope_sources = sources if rule.scope == "conversation" else (hit.source,)
+            for source in scope_sources:
+                m = self._search_message(rule, source)
+                if m is not None:
+                    found = (source, m.group())
+                    break
+        if found is None:
+            return None
+        if rule.requires is not None and not self._present(
+            rule.requires, rule.requires_scope, hit
+        ):
+            return None
+        if rule.unless is not None and self._present(rule.unless, rule.unless_scope, hit):
+            return None
+        return found
+
+    def _may_match(self, rule: ContextRule, source: int) -> bool:
+        key = (rule.name, source)
+        try:
+            return self._possible[key]
+        except KeyError:
+            text = self.texts.texts[source]
+            possible = any(word in text for word in rule.words)
+            self._possible[key] = possible
+            return possible
+
+    def _present(self, regex: re.Pattern[str], scope: str, hit: Hit) -> bool:
+        if scope == "sentence":
+            key = (regex, hit.source, hit.sentence)
+            try:
+                return self._presence[key]
+            except KeyError:
+                found = regex.search(self.texts.texts[hit.source], *hit.sentence) is not None
+                self._presence[key] = found
+                return found
+        sources = range(len(self.texts.texts)) if scope == "conversation" else (hit.source,)
+        return any(regex.search(self.texts.texts[s]) is not None for s in sources)
+
+    def _search_message(self, rule: ContextRule, source: int) -> re.Match[str] | None:
+        key = (rule.name, source)
+        if key in self.texts.cache:
+            return self.texts.cache[key]
+        if rule.words and not self._may_match(rule, source):
+            self.texts.cache[key] = None
+            return None
+        assert rule.regex is not None
+        text = self.texts.texts[source]
+        result = None
+        for m in rule.regex.finditer(text):
+            if rule.kind == "raise" and self._negated(text, m.start()):
+                continue  # "I don't have a plan"
+            result = m
+            break
+        self.texts.cache[key] = result
+        return result
+
+    def _negated(self, text: str, pos: int) -> bool:
+        negation = self.rules.negation
+        if negation is None or negation.regex is None:
+            return False
+        start = max(0, pos - 40)
+        window = RAISER_NEGATION_WINDOW_WORDS
+        return self._before(negation.regex, text, start, pos, window) is not None
+
+    @staticmethod
+    def _before(
+        regex: re.Pattern[str] | None, text: str, start: int, end: int, window_words: int
+    ) -> str | None:
+        assert regex is not None
+        last = None
+        for m in regex.finditer(text, start, end):
+            last = m
+        if last is None:
+            return None
+        gap = text[last.end():end]
+        # A comma or a "but" starts a new clause: "he doesn't hit me but he punches walls".
+        if "," in gap or _CLAUSE_BREAK_RE.search(gap) or len(gap.split()) > window_words:
+            return None
+        return last.group()
