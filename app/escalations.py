@@ -162,13 +162,21 @@ class EscalationView:
     notifications: list[Any]
 
 
+def _span(e: dict[str, Any]) -> tuple[int, int]:
+    span = e.get("span") or (e.get("start"), e.get("end"))
+    try:
+        return int(span[0]), int(span[1])
+    except (TypeError, ValueError, IndexError):
+        return 0, 0
+
+
 def highlight(body: str, evidence: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any] | None]]:
     """Split the body into plain and evidence segments (overlapping spans merge into the first)."""
     spans = sorted(
         (
-            (int(e["start"]), int(e["end"]), e)
+            (*_span(e), e)
             for e in evidence
-            if e.get("source", "text") == "text" and isinstance(e.get("start"), int)
+            if e.get("source", "text") == "text" and _span(e) != (0, 0)
         ),
         key=lambda t: (t[0], -t[1]),
     )

@@ -13,7 +13,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "moderation", *args],
-        input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
     )
 
 
@@ -57,10 +62,26 @@ def test_eval_lists_errors_for_a_labelled_file(tmp_path: Path) -> None:
     """--errors lists misclassified items by id."""
     labelled = tmp_path / "mini.jsonl"
     labelled.write_text(
-        json.dumps({"id": "m1", "text": "i want to die", "severity": "high",
-                    "accept": ["high", "imminent"], "categories": []}) + "\n"
-        + json.dumps({"id": "m2", "text": "lovely walk today", "severity": "high",
-                      "accept": ["high"], "categories": []}) + "\n",
+        json.dumps(
+            {
+                "id": "m1",
+                "text": "i want to die",
+                "severity": "high",
+                "accept": ["high", "imminent"],
+                "categories": [],
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "id": "m2",
+                "text": "lovely walk today",
+                "severity": "high",
+                "accept": ["high"],
+                "categories": [],
+            }
+        )
+        + "\n",
         encoding="utf-8",
     )
     result = run("eval", str(labelled), "--errors")

@@ -21,7 +21,7 @@ def test_risk_buried_in_a_long_message_points_to_the_right_place() -> None:
     result = assess(text)
     assert result.severity >= Severity.HIGH
     top = max(result.evidence, key=lambda e: e.severity)
-    assert text[top.start:top.end] == top.matched
+    assert text[top.start : top.end] == top.matched
     assert "killing myself" in top.matched
     assert top.start == text.index("killing myself") or top.start < text.index("killing myself")
 
@@ -44,7 +44,9 @@ def test_evidence_records_each_context_rule() -> None:
     evidence = next(e for e in result.evidence if e.category is Category.SUICIDE)
     effect = next(c for c in evidence.context if c.rule == "time")
     assert (effect.direction, effect.before, effect.after) == (
-        "raised", Severity.HIGH, Severity.IMMINENT
+        "raised",
+        Severity.HIGH,
+        Severity.IMMINENT,
     )
     assert effect.matched == "tonight"
 

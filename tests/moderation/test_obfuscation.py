@@ -68,7 +68,7 @@ def test_folded_span_maps_back_to_the_original() -> None:
     text = "I'm gonna k!ll myself"
     result = assess(text)
     (evidence,) = [e for e in result.evidence if e.cue == "suicide.kill_self"]
-    assert text[evidence.start:evidence.end] == "k!ll myself"
+    assert text[evidence.start : evidence.end] == "k!ll myself"
     assert evidence.matched == "k!ll myself"
 
 
@@ -78,5 +78,5 @@ def test_accents_fold_and_map_back() -> None:
     result = assess(text)
     assert result.severity is Severity.IMMINENT
     evidence = result.evidence[0]
-    assert text[evidence.start:evidence.end] == evidence.matched
+    assert text[evidence.start : evidence.end] == evidence.matched
     assert "estar" in evidence.matched

@@ -58,16 +58,22 @@ def test_bad_regex_names_file_and_entry(rules_copy: Path) -> None:
 def test_unknown_category_names_file_and_entry(rules_copy: Path) -> None:
     """A typo in a category is refused, with the allowed values."""
     _replace(rules_copy / "abuse.toml", 'category = "abuse"', 'category = "abuse_typo"')
-    with pytest.raises(RulesError, match=r"abuse\.toml: cue #1 \(abuse\.control\): "
-                                         r"unknown category 'abuse_typo'"):
+    with pytest.raises(
+        RulesError,
+        match=r"abuse\.toml: cue #1 \(abuse\.control\): "
+        r"unknown category 'abuse_typo'",
+    ):
         load_engine(rules_copy)
 
 
 def test_unknown_severity_names_file_and_entry(rules_copy: Path) -> None:
     """A severity outside the scale is refused."""
     _replace(rules_copy / "substance.toml", 'severity = "moderate"', 'severity = "urgent"')
-    with pytest.raises(RulesError, match=r"substance\.toml: cue #1 \(substance\.to_cope\): "
-                                         r"unknown severity 'urgent'"):
+    with pytest.raises(
+        RulesError,
+        match=r"substance\.toml: cue #1 \(substance\.to_cope\): "
+        r"unknown severity 'urgent'",
+    ):
         load_engine(rules_copy)
 
 
@@ -77,9 +83,12 @@ def test_missing_field_names_file_and_entry(rules_copy: Path) -> None:
     text = path.read_text(encoding="utf-8")
     start = text.index("examples = [", text.index('id = "psychosis.voices"'))
     end = text.index("\n", start)
-    path.write_text(text[:start] + text[end + 1:], encoding="utf-8")
-    with pytest.raises(RulesError, match=r"psychosis\.toml: cue #1 \(psychosis\.voices\): "
-                                         r"missing field 'examples'"):
+    path.write_text(text[:start] + text[end + 1 :], encoding="utf-8")
+    with pytest.raises(
+        RulesError,
+        match=r"psychosis\.toml: cue #1 \(psychosis\.voices\): "
+        r"missing field 'examples'",
+    ):
         load_engine(rules_copy)
 
 
@@ -107,8 +116,11 @@ def test_duplicate_cue_id_is_refused(rules_copy: Path) -> None:
 def test_broken_context_rule_names_the_rule(rules_copy: Path) -> None:
     """Context rules are validated the same way."""
     _replace(rules_copy / "context.toml", 'scope = "overlap"', 'scope = "nearby"')
-    with pytest.raises(RulesError, match=r"context\.toml: rule #\d+ \(figurative\): "
-                                         r"unknown scope 'nearby'"):
+    with pytest.raises(
+        RulesError,
+        match=r"context\.toml: rule #\d+ \(figurative\): "
+        r"unknown scope 'nearby'",
+    ):
         load_engine(rules_copy)
 
 
