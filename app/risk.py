@@ -13,8 +13,11 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import crisis, escalations
+from app import crisis, escalations, reports
 from app.access import RoomAccess
+from app.facilitator_access import facilitators_audience, to_facilitators
+from app.messages import encode
+from app.realtime.envelope import Envelope
 from app.services import Services
 from app.storage import audit
 from app.storage import escalations as store
@@ -37,6 +40,8 @@ class Verdict:
     checkin: bool = False
     care: dict[str, Any] | None = None
     categories: list[str] = field(default_factory=list)
+    # The facilitators' flags-panel frame (app.reports), addressed to them by user id.
+    flag_envelopes: list[Envelope] = field(default_factory=list)
 
 
 def _severity_name(value: object) -> str:
@@ -114,12 +119,32 @@ async def screen(svc: Services, s: AsyncSession, access: RoomAccess, msg: Messag
         )  # fmt: skip
     elif rank(severity) >= rank(th.checkin_at):
         verdict.checkin = True
+    if access.room.kind == "group" and rank(severity) >= rank(th.checkin_at):
+        verdict.flag_envelopes = await _flag(svc, s, access, msg, severity)
     return verdict
+
+
+async def _flag(
+    svc: Services, s: AsyncSession, access: RoomAccess, msg: Message, severity: str
+) -> list[Envelope]:
+    """A risk flag in the facilitators' panel (shared table, see docs/facilitation.md): this
+    is how facilitators are alerted. It shows kind, severity, the message and its author;
+    never a clinician's note. The panel knows low, moderate and high: imminent shows as high."""
+    level = "high" if rank(severity) >= rank("high") else severity
+    flag = await reports.add_flag(
+        s, at=svc.clock.now(), msg=msg, group_id=access.group.id, kind="risk", severity=level
+    )  # type: ignore[arg-type]
+    shown = (await reports._describe(s, [flag]))[0]  # the panel's own shape for a flag
+    audience = await facilitators_audience(s, access.group.id)  # type: ignore[arg-type]
+    frame = encode({"type": "flag", "room": msg.room_id, "flag": shown})
+    return to_facilitators(audience, frame)
 
 
 async def after_commit(svc: Services, access: RoomAccess, verdict: Verdict) -> None:
     """Tell the staff dashboards (live) once the message and its escalation are committed."""
     group_id: int = access.group.id  # type: ignore[assignment]
+    if verdict.flag_envelopes:
+        await svc.hub.publish(access.room.id, verdict.flag_envelopes)  # type: ignore[arg-type]
     if verdict.escalation is not None:
         svc.outbox_written()
         await escalations.publish_item(svc, verdict.escalation, access.user.display_name)

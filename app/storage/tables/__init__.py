@@ -22,6 +22,7 @@ from app.storage.tables.escalations import (
     Notification,
     OrgRiskSettings,
 )
+from app.storage.tables.facilitation import Flag, MemberMute, MessageReport, RoomControl
 from app.storage.tables.groups import AgreementAcceptance, Group, Invite, Membership, Organisation
 from app.storage.tables.messages import Message, Room
 
@@ -29,15 +30,19 @@ __all__ = [
     "AgreementAcceptance",
     "AuditEntry",
     "Escalation",
+    "Flag",
     "Group",
     "GroupRiskThresholds",
     "Invite",
     "LoginSession",
+    "MemberMute",
     "Membership",
     "Message",
+    "MessageReport",
     "Notification",
     "OrgRiskSettings",
     "Organisation",
     "Room",
+    "RoomControl",
     "User",
 ]
