@@ -68,15 +68,24 @@ def test_low_risk_message_is_delivered_and_staff_are_nudged_to_check_in(
 def test_moderate_message_is_delivered_and_queued_for_clinician_review(
     client: TestClient, world: World
 ) -> None:
-    """Moderate: delivered; a review item appears in the clinician's queue; no ladder."""
+    """Moderate: delivered; a review item in the clinician's queue (no ladder) and a risk flag
+    in the facilitators' panel."""
     text = pick("moderate")
-    with staff(client, world, "clinician") as c, room(client, world, "amara") as a:
+    with (
+        staff(client, world, "clinician") as c,
+        room(client, world, "amara") as a,
+        room(client, world, "facilitator") as f,
+    ):
         recv_until(c, "queue")
+        joined(f)
         with room(client, world, "bea") as b:
             joined(a), joined(b)
             say(a, text, "c1")
             assert recv_until(b, "message")["body"] == text
         item = recv_until(c, "escalation")
+        flag = recv_until(f, "flag")["flag"]
+    assert flag["kind"] == "risk" and flag["severity"] == "moderate"
+    assert flag["member"] == {"id": world.amara.id, "name": "Amara"}
     assert item["kind"] == "review" and item["severity"] == "moderate"
     assert text not in str(item)
     [esc] = table(world, Escalation)
