@@ -101,7 +101,8 @@ async def send_message(svc: Services, access: RoomAccess, client_id: str, body: 
         async with svc.db.transaction() as s:
             existing = await store.message_by_client_id(s, user.id, client_id)  # type: ignore[arg-type]
             if existing is not None:
-                sent = Sent(existing, duplicate=True)
+                # Her first attempt may have died before the care frame reached her.
+                sent = Sent(existing, duplicate=True, care=await risk.care_again(s, existing))
             else:
                 # Re-checked per send: a removal between connect and send stops the message.
                 m = await group_store.membership(s, access.group.id, user.id)  # type: ignore[arg-type]

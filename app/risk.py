@@ -140,6 +140,17 @@ async def _flag(
     return to_facilitators(audience, frame)
 
 
+async def care_again(s: AsyncSession, msg: Message) -> dict[str, Any] | None:
+    """The care frame for a resent message that opened an escalation (None otherwise)."""
+    esc = await store.escalation_for_message(s, msg.id)  # type: ignore[arg-type]
+    if esc is None or esc.kind != "escalation":
+        return None
+    org = await store.org_settings(s, esc.org_id)
+    return crisis.care_frame(
+        msg.room_id, held=msg.status == "held", resources=crisis.resources_for(org.crisis_resources)
+    )
+
+
 async def after_commit(svc: Services, access: RoomAccess, verdict: Verdict) -> None:
     """Tell the staff dashboards (live) once the message and its escalation are committed."""
     group_id: int = access.group.id  # type: ignore[assignment]

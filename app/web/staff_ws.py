@@ -62,7 +62,10 @@ async def staff_socket(ws: WebSocket) -> None:
         put(frames.out("welcome", v=frames.PROTOCOL_VERSION, groups=groups))
         items = await escalations.queue(svc, who.user, STAFF_ROLES)
         put(frames.out("queue", items=items))
-        tasks = [asyncio.create_task(_forward(sub, put)) for sub in subs]
+        tasks = [
+            asyncio.create_task(_forward(svc, who.user, g, sub, put))
+            for g, sub in zip(groups, subs, strict=True)
+        ]
         tasks += [
             asyncio.create_task(_sender(ws, out)),
             asyncio.create_task(_receiver(ws, put)),
@@ -80,9 +83,13 @@ async def staff_socket(ws: WebSocket) -> None:
         await ws.close(code=closecodes.RESUME)
 
 
-async def _forward(sub, put) -> None:  # type: ignore[no-untyped-def]
+async def _forward(svc, user, group_id: int, sub, put) -> None:  # type: ignore[no-untyped-def]
     try:
         async for data in sub:
+            # Checked per frame (they are rare): a removed clinician or facilitator hears nothing
+            # more and is disconnected; on reconnect the handshake refuses her.
+            if group_id not in await escalations.staff_groups(svc, user, STAFF_ROLES):
+                break
             put(data.decode())
     except BrokerLost:
         log.warning("staff channel lost; closing so the dashboard reloads its queue")

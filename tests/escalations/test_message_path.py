@@ -207,3 +207,21 @@ def test_distress_never_mutes_removes_or_hides_the_member(client: TestClient, wo
     assert {x.status for x in msgs} <= {"visible", "held"}
     actions = {e.action for e in table(world, AuditEntry, AuditEntry.id > before)}
     assert actions == {"escalation.open", "message.hold"}
+
+
+def test_resent_risk_message_gets_the_same_ack_and_the_care_frame_again(
+    client: TestClient, world: World
+) -> None:
+    """If her first attempt's ack was lost, the resend is acknowledged as a duplicate and she
+    still receives the crisis resources; no second escalation opens."""
+    text = pick("high")
+    with room(client, world, "amara") as a:
+        joined(a)
+        first = say(a, text, "c1")
+        recv_until(a, "care")
+        a.send_json({"type": "send", "client_id": "c1", "body": text})
+        again = frames_until(a, "care")
+    ack = next(f for f in again if f["type"] == "ack")
+    assert ack["duplicate"] is True and ack["seq"] == first["seq"]
+    assert "988" in str(again[-1]["resources"])
+    assert len(table(world, Escalation)) == 1

@@ -201,3 +201,36 @@ def test_staff_socket_refuses_members_and_strangers(client: TestClient, world: W
             pass
     with staff(client, world, "clinician") as ws:
         assert recv_until(ws, "welcome")["groups"] == [world.group_id]
+
+
+def test_removed_clinician_stops_hearing_about_escalations(
+    client: TestClient, world: World
+) -> None:
+    """Once an admin removes the clinician from the group, her staff socket gets no further
+    escalation and closes, and she cannot reconnect."""
+    from app import groups
+    from app.storage import accounts as account_store
+
+    async def remove() -> None:
+        svc = offline_services(world.settings)
+        try:
+            async with svc.db.transaction() as s:
+                admin = await account_store.user_by_id(s, world.admin.id)
+            await groups.remove_member(svc, admin, world.group_id, world.clinician.id)  # type: ignore[arg-type]
+        finally:
+            await svc.db.aclose()
+
+    with staff(client, world, "clinician") as c:
+        recv_until(c, "queue")
+        asyncio.run(remove())
+        raise_escalation(client, world, "high")
+        try:
+            frame = c.receive_json()
+            raise AssertionError(f"a removed clinician received {frame}")
+        except WebSocketDisconnect as closed:
+            assert closed.code == 4000
+    try:
+        with staff(client, world, "clinician"):
+            raise AssertionError("a removed clinician reopened the staff socket")
+    except WebSocketDisconnect:
+        pass
