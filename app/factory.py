@@ -25,7 +25,17 @@ from app.realtime.presence import MemoryPresence, PresenceStore
 from app.services import Services
 from app.settings import Settings
 from app.storage.database import Database
-from app.web import admin, api, audit_pages, clinician, moderation_api, pages, staff_ws, ws
+from app.web import (
+    admin,
+    api,
+    audit_pages,
+    clinician,
+    moderation_api,
+    pages,
+    risk_admin,
+    staff_ws,
+    ws,
+)
 from app.web.errors import handlers
 
 log = logging.getLogger("village")
@@ -117,6 +127,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *ws.routes,
         *clinician.routes,
         *staff_ws.routes,
+        *risk_admin.routes,
         Mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static"),
     ]
     return Starlette(
