@@ -13,25 +13,16 @@ from tests.conftest import World
 from tests.escalations.web import get, joined, post, recv_until, room, say
 
 
-def table(world: World, model, *where):  # type: ignore[no-untyped-def]
+def table(world: World, model):  # type: ignore[no-untyped-def]
     async def run():  # type: ignore[no-untyped-def]
         svc = offline_services(world.settings)
-        svc.clock = FakeClock()
         try:
-            return (
-                await rows(svc, model, *where) if hasattr(model, "id") else await _all(svc, model)
-            )
+            async with svc.db.transaction() as s:
+                return list((await s.exec(select(model))).all())
         finally:
             await svc.db.aclose()
 
     return asyncio.run(run())
-
-
-async def _all(svc, model):  # type: ignore[no-untyped-def]
-    from sqlmodel import select
-
-    async with svc.db.transaction() as s:
-        return list((await s.exec(select(model))).all())
 
 
 def test_admin_sets_crisis_resources_that_members_then_receive(
