@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from moderation.anchors import WORD_END, required_sets
+from moderation.anchors import required_sets
 from moderation.assessment import Category, ContextEffect, RulesError, Severity
 from moderation.rules import STAGES, Cue, compile_pattern, expand, read_toml
 
@@ -39,6 +39,8 @@ RULE_FIELDS = {
 NEGATION_RULE = "negation"
 RAISER_NEGATION_WINDOW_WORDS = 3
 _HIT_INDEPENDENT_SCOPES = frozenset({"sentence", "message", "conversation", "always"})
+_SENTENCE_SCOPES = frozenset({"sentence", "before_cue", "overlap"})
+_NOTHING: frozenset[str] = frozenset()
 _CLAUSE_BREAK_RE = re.compile(r"\b(?:but|pero|though|although|except)\b")
 
 
@@ -59,6 +61,13 @@ class Texts:
     """The folded message and recent messages, with per-message search caches."""
 
     texts: Sequence[str]
+    # Per message, the anchor words present (see Engine._hits): lets a rule whose words are
+    # absent be skipped without running its regex.
+    present: Sequence[frozenset[str]] = ()
+    # (source, sentence span) -> anchors present in that sentence.
+    sentence_present: dict[tuple[int, tuple[int, int]], frozenset[str]] = field(
+        default_factory=dict
+    )
     cache: dict[tuple[str, int], re.Match[str] | None] = field(default_factory=dict)
 
 
@@ -85,9 +94,9 @@ class ContextRule:
     examples: tuple[str, ...]
     min_rank: int = 0
     max_rank: int = 4
-    # Words one of which any match of ``regex`` contains: if none occurs in the message, the
+    # Anchors one of which any match of ``regex`` contains: if none occurs in the message, the
     # regex cannot match and is not run (most raisers are long patterns over the whole message).
-    words: tuple[str, ...] = ()
+    anchors: frozenset[str] = frozenset()
 
     def target(self, severity: Severity) -> Severity:
         if self.kind == "lower":
@@ -105,6 +114,10 @@ class ContextRule:
         if self.cues and cue.id not in self.cues:
             return False
         return not (self.stages and cue.stage not in self.stages)
+
+    def can_move(self, severity: Severity) -> bool:
+        """Skip rules that could not change this severity (saves the regex search)."""
+        return self.target(severity) is not severity
 
     def applies_now(self, third_party: bool, rank: int) -> bool:
         if self.subject == "third" and not third_party:
@@ -244,17 +257,15 @@ def _rule(
         implies_category=category(entry["implies_category"]) if "implies_category" in entry
         else None,
         examples=tuple(examples),
-        words=_required_words(entry["pattern"], terms) if needs_pattern else (),
+        anchors=_required_anchors(entry["pattern"], terms) if needs_pattern else frozenset(),
         min_rank=severity("min_base", Severity.NONE).rank,
         max_rank=severity("max_base", Severity.IMMINENT).rank,
     )
 
 
-def _required_words(pattern: str, terms: Mapping[str, str]) -> tuple[str, ...]:
+def _required_anchors(pattern: str, terms: Mapping[str, str]) -> frozenset[str]:
     sets = required_sets(rf"\b(?:{expand(pattern, terms, 'context')})\b")
-    if not sets:
-        return ()
-    return tuple(sorted({a.rstrip(WORD_END) for a in sets[0]}))
+    return sets[0] if sets else frozenset()
 
 
 def source_label(source: int) -> str:
@@ -270,7 +281,6 @@ class ContextEvaluator:
         self.texts = texts
         self._results: dict[tuple[Any, ...], tuple[int, str] | None] = {}
         self._presence: dict[tuple[Any, ...], bool] = {}
-        self._possible: dict[tuple[str, int], bool] = {}
 
     def apply(
         self,
@@ -282,9 +292,17 @@ class ContextEvaluator:
     ) -> tuple[Severity, Category, list[ContextEffect]]:
         severity = base
         effects: list[ContextEffect] = []
+        texts = self.texts
+        in_sentence = texts.sentence_present.get((hit.source, hit.sentence), _NOTHING)
+        in_message = texts.present[hit.source] if hit.source < len(texts.present) else None
         for rule in lowerers:
-            if not rule.applies_now(hit.third_party, severity.rank):
+            if not rule.applies_now(hit.third_party, severity.rank) or not rule.can_move(severity):
                 continue
+            if rule.anchors and in_message is not None:
+                # The rule's words are absent from where it looks: it cannot match.
+                pool = in_sentence if rule.scope in _SENTENCE_SCOPES else in_message
+                if rule.anchors.isdisjoint(pool):
+                    continue
             matched = self._find(rule, hit, (hit.source,))
             if matched is None:
                 continue
@@ -303,7 +321,7 @@ class ContextEvaluator:
         # an old cue already got its own verdict when it was sent.
         sources = tuple(range(len(self.texts.texts))) if hit.source == 0 else (0,)
         for rule in raisers:
-            if not rule.applies_now(hit.third_party, severity.rank):
+            if not rule.applies_now(hit.third_party, severity.rank) or not rule.can_move(severity):
                 continue
             matched = self._find(rule, hit, sources)
             if matched is None:
@@ -339,7 +357,7 @@ class ContextEvaluator:
     def _find_uncached(
         self, rule: ContextRule, hit: Hit, sources: tuple[int, ...]
     ) -> tuple[int, str] | None:
-        if rule.words and rule.scope != "conversation" and not self._may_match(rule, hit.source):
+        if rule.anchors and rule.scope != "conversation" and not self._may_match(rule, hit.source):
             return None
         text = self.texts.texts[hit.source]
         s_start, s_end = hit.sentence
@@ -380,14 +398,8 @@ class ContextEvaluator:
         return found
 
     def _may_match(self, rule: ContextRule, source: int) -> bool:
-        key = (rule.name, source)
-        try:
-            return self._possible[key]
-        except KeyError:
-            text = self.texts.texts[source]
-            possible = any(word in text for word in rule.words)
-            self._possible[key] = possible
-            return possible
+        present = self.texts.present
+        return source >= len(present) or not rule.anchors.isdisjoint(present[source])
 
     def _present(self, regex: re.Pattern[str], scope: str, hit: Hit) -> bool:
         if scope == "sentence":
@@ -405,7 +417,7 @@ class ContextEvaluator:
         key = (rule.name, source)
         if key in self.texts.cache:
             return self.texts.cache[key]
-        if rule.words and not self._may_match(rule, source):
+        if rule.anchors and not self._may_match(rule, source):
             self.texts.cache[key] = None
             return None
         assert rule.regex is not None

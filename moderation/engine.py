@@ -81,6 +81,8 @@ class Engine:
                 for anchor in part.anchors:
                     by_anchor.setdefault(anchor, []).append(index)
         self._unanchored = tuple(unanchored)
+        for rule in context.all:
+            universe.update(rule.anchors)
         self._by_anchor = {a: tuple(v) for a, v in by_anchor.items()}
         self._prefixes = frozenset(a for a in universe if not a.endswith(WORD_END))
         self._whole_words = frozenset(a for a in universe if a.endswith(WORD_END))
@@ -88,7 +90,7 @@ class Engine:
         # Words seen so far, and those that satisfy an anchor. Words repeat across messages,
         # so after a short warm-up a message costs a few set operations.
         self._seen_words: set[str] = set()
-        self._relevant: dict[str, frozenset[str]] = {}
+        self._relevant: dict[str, tuple[frozenset[str], frozenset[int]]] = {}
         self._rules_for = [context.rules_for(cue) for cue in self.cues]
 
     def assess(self, text: str, *, recent: Iterable[str] = ()) -> Assessment:
@@ -108,16 +110,20 @@ class Engine:
             _check_text(message, f"recent[{i}]")
 
         folded = [self._folder.fold(text)]
-        current = self._hits(folded[0], 0)
+        present: list[set[str]] = [set()]
+        by_sentence: dict[tuple[int, tuple[int, int]], frozenset[str]] = {}
+        current = self._hits(folded[0], 0, present[0], by_sentence)
         if not current and not recent_list:
             return Assessment(Severity.NONE)
-        folded.extend(self._folder.fold(m) for m in recent_list)
         found = list(current)
-        for source in range(1, len(folded)):
-            found.extend(self._hits(folded[source], source))
+        for source, message in enumerate(recent_list, start=1):
+            folded.append(self._folder.fold(message))
+            present.append(set())
+            found.extend(self._hits(folded[source], source, present[source], by_sentence))
         if not found:
             return Assessment(Severity.NONE)
-        evaluator = ContextEvaluator(self.context, Texts([f.text for f in folded]))
+        texts = Texts([f.text for f in folded], [frozenset(p) for p in present], by_sentence)
+        evaluator = ContextEvaluator(self.context, texts)
         evidence: list[Evidence] = []
         for item in found:
             cue, hit = item.cue, item.hit
@@ -145,7 +151,7 @@ class Engine:
         return _combine(evidence)
 
     def _learn(self, words: set[str]) -> None:
-        """Work out, once per distinct word, which anchors it satisfies."""
+        """Work out, once per distinct word, which anchors it satisfies and which parts."""
         if len(self._seen_words) >= WORD_CACHE_SIZE:
             self._seen_words.clear()
             self._relevant.clear()
@@ -155,31 +161,51 @@ class Engine:
             if whole in self._whole_words:
                 found.add(whole)
             if found:
-                self._relevant[word] = frozenset(found)
+                parts: set[int] = set()
+                for anchor in found:
+                    parts.update(self._by_anchor.get(anchor, ()))
+                self._relevant[word] = (frozenset(found), frozenset(parts))
             self._seen_words.add(word)
 
-    def _hits(self, folded: Folded, source: int) -> list[_Found]:
+    def _hits(
+        self,
+        folded: Folded,
+        source: int,
+        present_all: set[str],
+        by_sentence: dict[tuple[int, tuple[int, int]], frozenset[str]],
+    ) -> list[_Found]:
+        """Cue matches in ``folded``; adds the anchors present to ``present_all``."""
         text = folded.text
+        # Set algebra runs in C: the Python loops below only see the few words that matter
+        # ("kill", "pills"), never every word of the message.
+        words = set(_WORD_RE.findall(text))
+        unseen = words - self._seen_words
+        if unseen:
+            self._learn(unseen)
+        relevant = self._relevant
+        keys = words & relevant.keys()
+        cue_words = False
+        for word in keys:
+            anchors, parts = relevant[word]
+            present_all |= anchors
+            cue_words = cue_words or bool(parts)
+        if not cue_words and not self._unanchored:
+            return []
         sentences = _sentences(text)
         found: list[_Found] = []
-        relevant = self._relevant
         for sentence in sentences:
-            # Set algebra runs in C; the Python loop below only sees the few words that
-            # matter ("kill", "pills"), not every word of the message.
-            words = set(_WORD_RE.findall(text, sentence[0], sentence[1]))
-            unseen = words - self._seen_words
-            if unseen:
-                self._learn(unseen)
-            keys = words & relevant.keys()
-            if not keys and not self._unanchored:
-                continue
+            if len(sentences) == 1:
+                here = keys
+            else:
+                here = set(_WORD_RE.findall(text, sentence[0], sentence[1])) & keys
             present: set[str] = set()
-            for word in keys:
-                present |= relevant[word]
-            parts: set[int] = set(self._unanchored)
-            for anchor in present:
-                parts.update(self._by_anchor.get(anchor, ()))
-            for part_index in parts:
+            candidates: set[int] = set(self._unanchored)
+            for word in here:
+                anchors, parts = relevant[word]
+                present |= anchors
+                candidates |= parts
+            by_sentence[(source, sentence)] = frozenset(present)
+            for part_index in candidates:
                 i, part = self._parts[part_index]
                 if part.also and present.isdisjoint(part.also):
                     continue
