@@ -68,6 +68,8 @@ class Texts:
     sentence_present: dict[tuple[int, tuple[int, int]], frozenset[str]] = field(
         default_factory=dict
     )
+    # Per message, its sentences that hold any anchor, with those anchors.
+    sentences: Sequence[list[tuple[tuple[int, int], frozenset[str]]]] = ()
     cache: dict[tuple[str, int], re.Match[str] | None] = field(default_factory=dict)
 
 
@@ -115,9 +117,11 @@ class ContextRule:
             return False
         return not (self.stages and cue.stage not in self.stages)
 
-    def can_move(self, severity: Severity) -> bool:
+    def can_move(self, rank: int) -> bool:
         """Skip rules that could not change this severity (saves the regex search)."""
-        return self.target(severity) is not severity
+        if self.kind == "lower":
+            return rank > self.to.rank if self.to is not None else (self.by > 0 and rank > 0)
+        return rank < self.to.rank if self.to is not None else (self.by > 0 and rank < 4)
 
     def applies_now(self, third_party: bool, rank: int) -> bool:
         if self.subject == "third" and not third_party:
@@ -296,7 +300,8 @@ class ContextEvaluator:
         in_sentence = texts.sentence_present.get((hit.source, hit.sentence), _NOTHING)
         in_message = texts.present[hit.source] if hit.source < len(texts.present) else None
         for rule in lowerers:
-            if not rule.applies_now(hit.third_party, severity.rank) or not rule.can_move(severity):
+            rank = severity.rank
+            if not rule.applies_now(hit.third_party, rank) or not rule.can_move(rank):
                 continue
             if rule.anchors and in_message is not None:
                 # The rule's words are absent from where it looks: it cannot match.
@@ -321,7 +326,8 @@ class ContextEvaluator:
         # an old cue already got its own verdict when it was sent.
         sources = tuple(range(len(self.texts.texts))) if hit.source == 0 else (0,)
         for rule in raisers:
-            if not rule.applies_now(hit.third_party, severity.rank) or not rule.can_move(severity):
+            rank = severity.rank
+            if not rule.applies_now(hit.third_party, rank) or not rule.can_move(rank):
                 continue
             matched = self._find(rule, hit, sources)
             if matched is None:
@@ -423,11 +429,21 @@ class ContextEvaluator:
         assert rule.regex is not None
         text = self.texts.texts[source]
         result = None
-        for m in rule.regex.finditer(text):
-            if rule.kind == "raise" and self._negated(text, m.start()):
-                continue  # "I don't have a plan"
-            result = m
-            break
+        spans = self.texts.sentences[source] if source < len(self.texts.sentences) else None
+        if not spans or not rule.anchors:
+            spans = [((0, len(text)), _NOTHING)]
+        for span, anchors in spans:
+            # Only sentences holding one of the rule's words can match (phrases stay within
+            # a sentence).
+            if rule.anchors and anchors is not _NOTHING and rule.anchors.isdisjoint(anchors):
+                continue
+            for m in rule.regex.finditer(text, span[0], span[1]):
+                if rule.kind == "raise" and self._negated(text, m.start()):
+                    continue  # "I don't have a plan"
+                result = m
+                break
+            if result is not None:
+                break
         self.texts.cache[key] = result
         return result
 

@@ -91,6 +91,7 @@ class Engine:
         # so after a short warm-up a message costs a few set operations.
         self._seen_words: set[str] = set()
         self._relevant: dict[str, tuple[frozenset[str], frozenset[int]]] = {}
+        self._cue_words: set[str] = set()
         self._rules_for = [context.rules_for(cue) for cue in self.cues]
 
     def assess(self, text: str, *, recent: Iterable[str] = ()) -> Assessment:
@@ -110,19 +111,24 @@ class Engine:
             _check_text(message, f"recent[{i}]")
 
         folded = [self._folder.fold(text)]
-        present: list[set[str]] = [set()]
         by_sentence: dict[tuple[int, tuple[int, int]], frozenset[str]] = {}
-        current = self._hits(folded[0], 0, present[0], by_sentence)
+        sentences: list[list[tuple[tuple[int, int], frozenset[str]]]] = [[]]
+        current, current_keys = self._hits(folded[0], 0, by_sentence, sentences[0])
         if not current and not recent_list:
             return Assessment(Severity.NONE)
         found = list(current)
+        keys = [current_keys]
         for source, message in enumerate(recent_list, start=1):
             folded.append(self._folder.fold(message))
-            present.append(set())
-            found.extend(self._hits(folded[source], source, present[source], by_sentence))
+            sentences.append([])
+            more, more_keys = self._hits(folded[source], source, by_sentence, sentences[source])
+            found.extend(more)
+            keys.append(more_keys)
         if not found:
             return Assessment(Severity.NONE)
-        texts = Texts([f.text for f in folded], [frozenset(p) for p in present], by_sentence)
+        texts = Texts(
+            [f.text for f in folded], [self._present(k) for k in keys], by_sentence, sentences
+        )
         evaluator = ContextEvaluator(self.context, texts)
         evidence: list[Evidence] = []
         for item in found:
@@ -155,6 +161,7 @@ class Engine:
         if len(self._seen_words) >= WORD_CACHE_SIZE:
             self._seen_words.clear()
             self._relevant.clear()
+            self._cue_words.clear()
         for word in words:
             found = {word[:k] for k in self._prefix_lengths if k <= len(word)} & self._prefixes
             whole = word + WORD_END
@@ -165,46 +172,47 @@ class Engine:
                 for anchor in found:
                     parts.update(self._by_anchor.get(anchor, ()))
                 self._relevant[word] = (frozenset(found), frozenset(parts))
+                if parts:
+                    self._cue_words.add(word)
             self._seen_words.add(word)
 
     def _hits(
         self,
         folded: Folded,
         source: int,
-        present_all: set[str],
         by_sentence: dict[tuple[int, tuple[int, int]], frozenset[str]],
-    ) -> list[_Found]:
-        """Cue matches in ``folded``; adds the anchors present to ``present_all``."""
+        anchored_sentences: list[tuple[tuple[int, int], frozenset[str]]],
+    ) -> tuple[list[_Found], set[str]]:
+        """Cue matches in ``folded``, and the message's words that carry an anchor."""
         text = folded.text
-        # Set algebra runs in C: the Python loops below only see the few words that matter
-        # ("kill", "pills"), never every word of the message.
+        # Set algebra runs in C: the Python loops below only see the few words that can start
+        # a cue ("kill", "pills"), never every word of the message.
         words = set(_WORD_RE.findall(text))
         unseen = words - self._seen_words
         if unseen:
             self._learn(unseen)
-        relevant = self._relevant
-        keys = words & relevant.keys()
-        cue_words = False
-        for word in keys:
-            anchors, parts = relevant[word]
-            present_all |= anchors
-            cue_words = cue_words or bool(parts)
-        if not cue_words and not self._unanchored:
-            return []
-        sentences = _sentences(text)
+        keys = words & self._relevant.keys()
+        cue_keys = keys & self._cue_words
         found: list[_Found] = []
+        if not cue_keys and not self._unanchored:
+            return found, keys
+        relevant = self._relevant
+        sentences = _sentences(text)
         for sentence in sentences:
             if len(sentences) == 1:
                 here = keys
             else:
                 here = set(_WORD_RE.findall(text, sentence[0], sentence[1])) & keys
+            if not here:
+                continue
             present: set[str] = set()
             candidates: set[int] = set(self._unanchored)
             for word in here:
                 anchors, parts = relevant[word]
                 present |= anchors
                 candidates |= parts
-            by_sentence[(source, sentence)] = frozenset(present)
+            anchored_sentences.append((sentence, frozenset(present)))
+            before = len(found)
             for part_index in candidates:
                 i, part = self._parts[part_index]
                 if part.also and present.isdisjoint(part.also):
@@ -216,7 +224,15 @@ class Engine:
                     third = self._third_party(text, start, end, sentence)
                     hit = Hit(i, start, end, sentence, third, source)
                     found.append(_Found(hit, self.cues[i], folded))
-        return found
+            if len(found) > before:
+                by_sentence[(source, sentence)] = anchored_sentences[-1][1]
+        return found, keys
+
+    def _present(self, keys: set[str]) -> frozenset[str]:
+        anchors: set[str] = set()
+        for word in keys:
+            anchors |= self._relevant[word][0]
+        return frozenset(anchors)
 
     def _third_party(self, text: str, start: int, end: int, sentence: tuple[int, int]) -> bool:
         """Is the cue about someone else ("my friend says she'll kill herself")?"""
