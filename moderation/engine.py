@@ -197,6 +197,19 @@ class Engine:
         if not cue_keys and not self._unanchored:
             return found, keys
         relevant = self._relevant
+        # A part needs its second group of words too ("thoughts of" AND "hurting" AND "baby"):
+        # checked for the whole message first, so most messages never get split into sentences.
+        message_present: set[str] = set()
+        for word in keys:
+            message_present |= relevant[word][0]
+        possible: set[int] = set(self._unanchored)
+        for word in cue_keys:
+            for part_index in relevant[word][1]:
+                also = self._parts[part_index][1].also
+                if not also or not message_present.isdisjoint(also):
+                    possible.add(part_index)
+        if not possible:
+            return found, keys
         sentences = _sentences(text)
         for sentence in sentences:
             if len(sentences) == 1:
@@ -211,6 +224,7 @@ class Engine:
                 anchors, parts = relevant[word]
                 present |= anchors
                 candidates |= parts
+            candidates &= possible
             anchored_sentences.append((sentence, frozenset(present)))
             before = len(found)
             for part_index in candidates:
