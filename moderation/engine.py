@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from moderation.anchors import WORD_END
+from moderation.anchors import WORD_END, Anchors
 from moderation.assessment import (
     RISK_CATEGORIES,
     Assessment,
@@ -77,7 +77,7 @@ class Engine:
                 if part.anchors is None:
                     unanchored.append(index)
                     continue
-                universe.update(part.anchors, part.also)
+                universe.update(part.anchors, *part.also)
                 for anchor in part.anchors:
                     by_anchor.setdefault(anchor, []).append(index)
         self._unanchored = tuple(unanchored)
@@ -90,7 +90,9 @@ class Engine:
         # Words seen so far, and those that satisfy an anchor. Words repeat across messages,
         # so after a short warm-up a message costs a few set operations.
         self._seen_words: set[str] = set()
-        self._relevant: dict[str, tuple[frozenset[str], frozenset[int]]] = {}
+        self._relevant: dict[
+            str, tuple[frozenset[str], tuple[tuple[int, tuple[Anchors, ...]], ...]]
+        ] = {}
         self._cue_words: set[str] = set()
         self._rules_for = [context.rules_for(cue) for cue in self.cues]
 
@@ -111,21 +113,24 @@ class Engine:
             _check_text(message, f"recent[{i}]")
 
         folded = [self._folder.fold(text)]
-        by_sentence: dict[tuple[int, tuple[int, int]], frozenset[str]] = {}
-        sentences: list[list[tuple[tuple[int, int], frozenset[str]]]] = [[]]
-        current, current_keys = self._hits(folded[0], 0, by_sentence, sentences[0])
+        current, current_keys = self._hits(folded[0], 0)
         if not current and not recent_list:
             return Assessment(Severity.NONE)
         found = list(current)
         keys = [current_keys]
         for source, message in enumerate(recent_list, start=1):
             folded.append(self._folder.fold(message))
-            sentences.append([])
-            more, more_keys = self._hits(folded[source], source, by_sentence, sentences[source])
+            more, more_keys = self._hits(folded[source], source)
             found.extend(more)
             keys.append(more_keys)
         if not found:
             return Assessment(Severity.NONE)
+        sentences = [self._sentence_anchors(f.text, k) for f, k in zip(folded, keys, strict=True)]
+        by_sentence = {
+            (source, span): anchors
+            for source, spans in enumerate(sentences)
+            for span, anchors in spans
+        }
         texts = Texts(
             [f.text for f in folded], [self._present(k) for k in keys], by_sentence, sentences
         )
@@ -171,18 +176,15 @@ class Engine:
                 parts: set[int] = set()
                 for anchor in found:
                     parts.update(self._by_anchor.get(anchor, ()))
-                self._relevant[word] = (frozenset(found), frozenset(parts))
+                self._relevant[word] = (
+                    frozenset(found),
+                    tuple((p, self._parts[p][1].also) for p in sorted(parts)),
+                )
                 if parts:
                     self._cue_words.add(word)
             self._seen_words.add(word)
 
-    def _hits(
-        self,
-        folded: Folded,
-        source: int,
-        by_sentence: dict[tuple[int, tuple[int, int]], frozenset[str]],
-        anchored_sentences: list[tuple[tuple[int, int], frozenset[str]]],
-    ) -> tuple[list[_Found], set[str]]:
+    def _hits(self, folded: Folded, source: int) -> tuple[list[_Found], set[str]]:
         """Cue matches in ``folded``, and the message's words that carry an anchor."""
         text = folded.text
         # Set algebra runs in C: the Python loops below only see the few words that can start
@@ -191,56 +193,57 @@ class Engine:
         unseen = words - self._seen_words
         if unseen:
             self._learn(unseen)
-        keys = words & self._relevant.keys()
+        relevant = self._relevant
+        keys = words & relevant.keys()
         cue_keys = keys & self._cue_words
         found: list[_Found] = []
         if not cue_keys and not self._unanchored:
             return found, keys
-        relevant = self._relevant
-        # A part needs its second group of words too ("thoughts of" AND "hurting" AND "baby"):
-        # checked for the whole message first, so most messages never get split into sentences.
-        message_present: set[str] = set()
-        for word in keys:
-            message_present |= relevant[word][0]
+        # A part also needs a word of its second group ("thoughts of" AND "hurting" AND
+        # "baby"); most candidates fail here, before any regex runs.
         possible: set[int] = set(self._unanchored)
+        present: set[str] | None = None
         for word in cue_keys:
-            for part_index in relevant[word][1]:
-                also = self._parts[part_index][1].also
-                if not also or not message_present.isdisjoint(also):
-                    possible.add(part_index)
-        if not possible:
-            return found, keys
-        sentences = _sentences(text)
-        for sentence in sentences:
-            if len(sentences) == 1:
-                here = keys
-            else:
-                here = set(_WORD_RE.findall(text, sentence[0], sentence[1])) & keys
-            if not here:
-                continue
-            present: set[str] = set()
-            candidates: set[int] = set(self._unanchored)
-            for word in here:
-                anchors, parts = relevant[word]
-                present |= anchors
-                candidates |= parts
-            candidates &= possible
-            anchored_sentences.append((sentence, frozenset(present)))
-            before = len(found)
-            for part_index in candidates:
-                i, part = self._parts[part_index]
-                if part.also and present.isdisjoint(part.also):
-                    continue
-                for m in part.regex.finditer(text, sentence[0], sentence[1]):
-                    start, end = m.span()
-                    if start == end:
+            for part_index, also in relevant[word][1]:
+                if also:
+                    if present is None:
+                        present = set().union(*[relevant[key][0] for key in keys])
+                    if any(present.isdisjoint(group) for group in also):
                         continue
-                    third = self._third_party(text, start, end, sentence)
-                    hit = Hit(i, start, end, sentence, third, source)
-                    found.append(_Found(hit, self.cues[i], folded))
-            if len(found) > before:
-                by_sentence[(source, sentence)] = anchored_sentences[-1][1]
+                possible.add(part_index)
+        sentences: list[tuple[int, int]] | None = None
+        for part_index in possible:
+            i, part = self._parts[part_index]
+            for m in part.regex.finditer(text):
+                if sentences is None:
+                    sentences = _sentences(text)
+                start, end = m.span()
+                sentence = _sentence_at(sentences, start)
+                if end > sentence[1]:
+                    # A cue must not straddle a sentence end: look again inside the sentence.
+                    inner = part.regex.search(text, start, sentence[1])
+                    if inner is None:
+                        continue
+                    start, end = inner.span()
+                if start == end:
+                    continue
+                third = self._third_party(text, start, end, sentence)
+                hit = Hit(i, start, end, sentence, third, source)
+                found.append(_Found(hit, self.cues[i], folded))
         return found, keys
+
+    def _sentence_anchors(
+        self, text: str, keys: set[str]
+    ) -> list[tuple[tuple[int, int], frozenset[str]]]:
+        """Each sentence of ``text`` with the anchors in it (only for messages with hits)."""
+        result: list[tuple[tuple[int, int], frozenset[str]]] = []
+        for sentence in _sentences(text):
+            here = set(_WORD_RE.findall(text, sentence[0], sentence[1])) & keys
+            anchors: set[str] = set()
+            for word in here:
+                anchors |= self._relevant[word][0]
+            result.append((sentence, frozenset(anchors)))
+        return result
 
     def _present(self, keys: set[str]) -> frozenset[str]:
         anchors: set[str] = set()
@@ -307,6 +310,13 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     if start < len(text) or not spans:
         spans.append((start, len(text)))
     return spans
+
+
+def _sentence_at(sentences: list[tuple[int, int]], pos: int) -> tuple[int, int]:
+    for span in sentences:
+        if pos < span[1]:
+            return span
+    return sentences[-1]
 
 
 def _is_word_char(ch: str) -> bool:

@@ -52,9 +52,9 @@ class Part:
 
     regex: re.Pattern[str]
     anchors: Anchors | None
-    # A second required group of anchors: one must also occur in the sentence before the
-    # regex is worth running.
-    also: Anchors = frozenset()
+    # Further required groups of anchors: one word of each must also occur in the message
+    # before the regex is worth running.
+    also: tuple[Anchors, ...] = ()
 
 
 def make_part(alternative: str) -> Part:
@@ -62,8 +62,7 @@ def make_part(alternative: str) -> Part:
     sets = required_sets(pattern)
     if not sets:
         return Part(re.compile(pattern), None)
-    also = sets[1] if len(sets) > 1 else frozenset()
-    return Part(re.compile(pattern), sets[0], also)
+    return Part(re.compile(pattern), sets[0], tuple(sets[1:3]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +160,47 @@ def compile_pattern(pattern: str, terms: Mapping[str, str], where: str) -> re.Pa
 
 
 def split_alternatives(pattern: str) -> list[str]:
-    """Split a regex at its top-level ``|`` (outside groups and character classes)."""
+    """Split a regex at its top-level ``|`` (outside groups and character classes).
+
+    An alternative that is one whole group, ``(?:a|b)``, is split again.
+    """
+    parts = _split_top(pattern)
+    result: list[str] = []
+    for part in parts:
+        inner = _unwrap(part)
+        if inner is not None and len(_split_top(inner)) > 1:
+            result.extend(split_alternatives(inner))
+        else:
+            result.append(part)
+    return result
+
+
+def _unwrap(part: str) -> str | None:
+    """The inside of ``(?:...)`` if ``part`` is exactly one such group, else None."""
+    if not (part.startswith("(?:") and part.endswith(")")):
+        return None
+    depth = 0
+    escaped = False
+    in_class = False
+    for i, ch in enumerate(part):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0 and i != len(part) - 1:
+                return None
+    return part[3:-1]
+
+
+def _split_top(pattern: str) -> list[str]:
     parts: list[str] = []
     depth = 0
     in_class = False
