@@ -20,7 +20,7 @@ Every rule is data in ``context.toml``; this module only knows what each ``scope
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,9 @@ class Hit:
     source: int  # 0 = the message assessed, i >= 1 = recent[i - 1]
 
 
+SentenceAnchors = list[tuple[tuple[int, int], frozenset[str]]]
+
+
 @dataclass(slots=True)
 class Texts:
     """The folded message and recent messages, with per-message search caches."""
@@ -64,13 +67,30 @@ class Texts:
     # Per message, the anchor words present (see Engine._hits): lets a rule whose words are
     # absent be skipped without running its regex.
     present: Sequence[frozenset[str]] = ()
-    # (source, sentence span) -> anchors present in that sentence.
-    sentence_present: dict[tuple[int, tuple[int, int]], frozenset[str]] = field(
-        default_factory=dict
-    )
-    # Per message, its sentences that hold any anchor, with those anchors.
-    sentences: Sequence[list[tuple[tuple[int, int], frozenset[str]]]] = ()
+    # Per message, its sentences with the anchors in each; worked out only when a rule needs it.
+    split: Callable[[int], SentenceAnchors] | None = None
+    anchors_in: Callable[[int, tuple[int, int]], frozenset[str]] | None = None
     cache: dict[tuple[str, int], re.Match[str] | None] = field(default_factory=dict)
+    _sentences: dict[int, SentenceAnchors] = field(default_factory=dict)
+    _by_span: dict[tuple[int, tuple[int, int]], frozenset[str]] = field(default_factory=dict)
+
+    def sentences(self, source: int) -> SentenceAnchors | None:
+        if self.split is None:
+            return None
+        if source not in self._sentences:
+            spans = self.split(source)
+            self._sentences[source] = spans
+            for span, anchors in spans:
+                self._by_span[(source, span)] = anchors
+        return self._sentences[source]
+
+    def sentence_anchors(self, source: int, span: tuple[int, int]) -> frozenset[str] | None:
+        if self.anchors_in is None:
+            return None
+        key = (source, span)
+        if key not in self._by_span:
+            self._by_span[key] = self.anchors_in(source, span)
+        return self._by_span[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,8 +317,10 @@ class ContextEvaluator:
         severity = base
         effects: list[ContextEffect] = []
         texts = self.texts
-        in_sentence = texts.sentence_present.get((hit.source, hit.sentence), _NOTHING)
         in_message = texts.present[hit.source] if hit.source < len(texts.present) else None
+        in_sentence = texts.sentence_anchors(hit.source, hit.sentence)
+        if in_sentence is None:
+            in_message = None
         for rule in lowerers:
             rank = severity.rank
             if not rule.applies_now(hit.third_party, rank) or not rule.can_move(rank):
@@ -429,7 +451,7 @@ class ContextEvaluator:
         assert rule.regex is not None
         text = self.texts.texts[source]
         result = None
-        spans = self.texts.sentences[source] if source < len(self.texts.sentences) else None
+        spans = self.texts.sentences(source)
         if not spans or not rule.anchors:
             spans = [((0, len(text)), _NOTHING)]
         for span, anchors in spans:

@@ -125,14 +125,11 @@ class Engine:
             keys.append(more_keys)
         if not found:
             return Assessment(Severity.NONE)
-        sentences = [self._sentence_anchors(f.text, k) for f, k in zip(folded, keys, strict=True)]
-        by_sentence = {
-            (source, span): anchors
-            for source, spans in enumerate(sentences)
-            for span, anchors in spans
-        }
         texts = Texts(
-            [f.text for f in folded], [self._present(k) for k in keys], by_sentence, sentences
+            [f.text for f in folded],
+            [self._present(k) for k in keys],
+            lambda source: self._sentence_anchors(folded[source].text, keys[source]),
+            lambda source, span: self._anchors_in(folded[source].text, span, keys[source]),
         )
         evaluator = ContextEvaluator(self.context, texts)
         evidence: list[Evidence] = []
@@ -201,7 +198,7 @@ class Engine:
             return found, keys
         # A part also needs a word of its second group ("thoughts of" AND "hurting" AND
         # "baby"); most candidates fail here, before any regex runs.
-        possible: set[int] = set(self._unanchored)
+        possible: dict[int, list[str]] = {p: [] for p in self._unanchored}
         present: set[str] | None = None
         for word in cue_keys:
             for part_index, also in relevant[word][1]:
@@ -210,40 +207,42 @@ class Engine:
                         present = set().union(*[relevant[key][0] for key in keys])
                     if any(present.isdisjoint(group) for group in also):
                         continue
-                possible.add(part_index)
-        sentences: list[tuple[int, int]] | None = None
-        for part_index in possible:
+                possible.setdefault(part_index, []).append(word)
+        if not possible:
+            return found, keys
+        sentences = _sentences(text)
+        for part_index, triggers in possible.items():
             i, part = self._parts[part_index]
-            for m in part.regex.finditer(text):
-                if sentences is None:
-                    sentences = _sentences(text)
-                start, end = m.span()
-                sentence = _sentence_at(sentences, start)
-                if end > sentence[1]:
-                    # A cue must not straddle a sentence end: look again inside the sentence.
-                    inner = part.regex.search(text, start, sentence[1])
-                    if inner is None:
+            # Run the regex only on the sentences where its words occur (str.find is C-fast;
+            # a find inside a longer word only widens the search, it never hides a match).
+            indexes: set[int] = set()
+            for word in triggers:
+                pos = text.find(word)
+                while pos != -1:
+                    indexes.add(_sentence_index(sentences, pos))
+                    pos = text.find(word, pos + 1)
+            if not triggers:
+                indexes = set(range(len(sentences)))
+            for index in sorted(indexes):
+                sentence = sentences[index]
+                for m in part.regex.finditer(text, sentence[0], sentence[1]):
+                    start, end = m.span()
+                    if start == end:
                         continue
-                    start, end = inner.span()
-                if start == end:
-                    continue
-                third = self._third_party(text, start, end, sentence)
-                hit = Hit(i, start, end, sentence, third, source)
-                found.append(_Found(hit, self.cues[i], folded))
+                    third = self._third_party(text, start, end, sentence)
+                    hit = Hit(i, start, end, sentence, third, source)
+                    found.append(_Found(hit, self.cues[i], folded))
         return found, keys
+
+    def _anchors_in(self, text: str, span: tuple[int, int], keys: set[str]) -> frozenset[str]:
+        here = set(_WORD_RE.findall(text, span[0], span[1])) & keys
+        return frozenset().union(*[self._relevant[word][0] for word in here])
 
     def _sentence_anchors(
         self, text: str, keys: set[str]
     ) -> list[tuple[tuple[int, int], frozenset[str]]]:
         """Each sentence of ``text`` with the anchors in it (only for messages with hits)."""
-        result: list[tuple[tuple[int, int], frozenset[str]]] = []
-        for sentence in _sentences(text):
-            here = set(_WORD_RE.findall(text, sentence[0], sentence[1])) & keys
-            anchors: set[str] = set()
-            for word in here:
-                anchors |= self._relevant[word][0]
-            result.append((sentence, frozenset(anchors)))
-        return result
+        return [(span, self._anchors_in(text, span, keys)) for span in _sentences(text)]
 
     def _present(self, keys: set[str]) -> frozenset[str]:
         anchors: set[str] = set()
@@ -312,11 +311,11 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _sentence_at(sentences: list[tuple[int, int]], pos: int) -> tuple[int, int]:
-    for span in sentences:
+def _sentence_index(sentences: list[tuple[int, int]], pos: int) -> int:
+    for index, span in enumerate(sentences):
         if pos < span[1]:
-            return span
-    return sentences[-1]
+            return index
+    return len(sentences) - 1
 
 
 def _is_word_char(ch: str) -> bool:
