@@ -25,7 +25,7 @@ from moderation.context import (
     load_context,
     source_label,
 )
-from moderation.normalize import Folded, Folder
+from moderation.normalize import Folded, Folder, has_stretch
 from moderation.rules import (
     DEFAULT_RULES_DIR,
     Cue,
@@ -94,6 +94,7 @@ class Engine:
             str, tuple[frozenset[str], tuple[tuple[int, tuple[Anchors, ...]], ...]]
         ] = {}
         self._cue_words: set[str] = set()
+        self._stretched: set[str] = set()
         self._rules_for = [context.rules_for(cue) for cue in self.cues]
 
     def assess(self, text: str, *, recent: Iterable[str] = ()) -> Assessment:
@@ -112,14 +113,14 @@ class Engine:
         for i, message in enumerate(recent_list):
             _check_text(message, f"recent[{i}]")
 
-        folded = [self._folder.fold(text)]
+        folded = [self._fold(text)]
         current, current_keys = self._hits(folded[0], 0)
         if not current and not recent_list:
             return Assessment(Severity.NONE)
         found = list(current)
         keys = [current_keys]
         for source, message in enumerate(recent_list, start=1):
-            folded.append(self._folder.fold(message))
+            folded.append(self._fold(message))
             more, more_keys = self._hits(folded[source], source)
             found.extend(more)
             keys.append(more_keys)
@@ -164,6 +165,7 @@ class Engine:
             self._seen_words.clear()
             self._relevant.clear()
             self._cue_words.clear()
+            self._stretched.clear()
         for word in words:
             found = {word[:k] for k in self._prefix_lengths if k <= len(word)} & self._prefixes
             whole = word + WORD_END
@@ -180,16 +182,30 @@ class Engine:
                 if parts:
                     self._cue_words.add(word)
             self._seen_words.add(word)
+            if has_stretch(word):
+                self._stretched.add(word)
+
+    def _fold(self, text: str) -> Folded:
+        folded = self._folder.fold(text)
+        words = set(_WORD_RE.findall(folded.text))
+        unseen = words - self._seen_words
+        if unseen:
+            self._learn(unseen)
+        if not words.isdisjoint(self._stretched):
+            folded = self._folder.fold(text, squeeze=True)
+            words = set(_WORD_RE.findall(folded.text))
+            unseen = words - self._seen_words
+            if unseen:
+                self._learn(unseen)
+        folded.words = words
+        return folded
 
     def _hits(self, folded: Folded, source: int) -> tuple[list[_Found], set[str]]:
         """Cue matches in ``folded``, and the message's words that carry an anchor."""
         text = folded.text
         # Set algebra runs in C: the Python loops below only see the few words that can start
         # a cue ("kill", "pills"), never every word of the message.
-        words = set(_WORD_RE.findall(text))
-        unseen = words - self._seen_words
-        if unseen:
-            self._learn(unseen)
+        words = folded.words
         relevant = self._relevant
         keys = words & relevant.keys()
         cue_keys = keys & self._cue_words
@@ -271,17 +287,17 @@ class Engine:
         problems: list[str] = []
         for cue in self.cues:
             for example in cue.examples:
-                if not cue.regex.search(self._folder.fold(example).text):
+                if not cue.regex.search(self._folder.fold(example, squeeze=True).text):
                     problems.append(f"{cue.source}: {cue.id}: example does not match: {example!r}")
             for example in cue.counter_examples:
-                if cue.regex.search(self._folder.fold(example).text):
+                if cue.regex.search(self._folder.fold(example, squeeze=True).text):
                     problems.append(
                         f"{cue.source}: {cue.id}: counter-example matches: {example!r}"
                     )
         for rule in self.context.all:
             for example in rule.examples:
                 if rule.regex is not None and not rule.regex.search(
-                    self._folder.fold(example).text
+                    self._folder.fold(example, squeeze=True).text
                 ):
                     problems.append(f"context.toml: {rule.name}: example does not match: "
                                     f"{example!r}")
@@ -289,7 +305,7 @@ class Engine:
 
     def fold(self, text: str) -> Folded:
         """The folded form the rules see (for debugging rules)."""
-        return self._folder.fold(text)
+        return self._fold(text)
 
 
 def _check_text(text: object, name: str) -> None:

@@ -16,7 +16,7 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # (folded_start, folded_end, original_start, original_end), sorted by position.
 Edit = tuple[int, int, int, int]
@@ -94,10 +94,17 @@ def _hint_table() -> bytes:
 _HINT_TABLE = _hint_table()
 
 
-def _needs_token_fixes(t: str, ascii_only: bool) -> bool:
+def _needs_token_fixes(t: str, ascii_only: bool, squeeze: bool) -> bool:
     data = t.encode("ascii", "replace") if not ascii_only else t.encode("ascii")
     shape = data.translate(_HINT_TABLE)
-    return b"a1" in shape or b"1a" in shape or _TRIPLE_RE.search(t) is not None
+    if b"a1" in shape or b"1a" in shape:
+        return True
+    return squeeze and _TRIPLE_RE.search(t) is not None
+
+
+def has_stretch(word: str) -> bool:
+    """A letter written three or more times in a row ("diiie")."""
+    return _TRIPLE_RE.search(word) is not None
 # A stretched letter that is not a lexicon word keeps two copies, except letters that
 # rarely double in English or Spanish ("hiiii" -> "hi", "sooo" -> "soo").
 _SINGLE_WHEN_STRETCHED = frozenset("aiuyhwkjq")
@@ -115,6 +122,7 @@ class Folded:
     text: str
     _edits: tuple[Edit, ...] | None = ()
     _lowered: str = ""
+    words: set[str] = field(default_factory=set)  # filled in by the engine
 
     @property
     def edits(self) -> tuple[Edit, ...]:
@@ -165,7 +173,12 @@ class Folder:
             re.compile("|".join(re.escape(k) for k in keys)) if keys else None
         )
 
-    def fold(self, text: str) -> Folded:
+    def fold(self, text: str, squeeze: bool = False) -> Folded:
+        """Fold ``text``; ``squeeze`` also restores stretched words ("diiie" -> "die").
+
+        Looking for stretched letters costs a regex scan of the whole message, so the engine
+        folds without it and folds again only when a word of the message has a stretch.
+        """
         lowered = text.lower()
         if len(lowered) != len(text):
             # A few characters lowercase to two ("İ"); keep the first so offsets stay 1:1.
@@ -175,7 +188,7 @@ class Folder:
             # str.translate walks every character through a dict; only the few non-ASCII
             # characters need it.
             lowered = _NON_ASCII_RE.sub(_translate_char, lowered)
-        needs_tokens = _needs_token_fixes(lowered, ascii_only)
+        needs_tokens = _needs_token_fixes(lowered, ascii_only, squeeze)
         if ascii_only and not needs_tokens:
             # The fast path: at most apostrophes to drop, mapped back only if ever asked.
             if "'" in lowered:
