@@ -20,14 +20,14 @@ Every rule is data in ``context.toml``; this module only knows what each ``scope
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from moderation.anchors import required_sets
 from moderation.assessment import Category, ContextEffect, RulesError, Severity
-from moderation.rules import STAGES, Cue, compile_pattern, expand, read_toml
+from moderation.rules import STAGES, Cue, compile_pattern, expand, read_toml, split_alternatives
 
 SCOPES = ("before_cue", "overlap", "sentence", "message", "conversation", "quoted", "always")
 SUBJECTS = ("any", "self", "third")
@@ -119,6 +119,17 @@ class ContextRule:
     # Anchors one of which any match of ``regex`` contains: if none occurs in the message, the
     # regex cannot match and is not run (most raisers are long patterns over the whole message).
     anchors: frozenset[str] = frozenset()
+    # The pattern's top-level alternatives with their own anchors: only those whose words are
+    # in the sentence are run (a rule like "figurative" has dozens of idioms).
+    parts: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = ()
+
+    def matches(
+        self, text: str, start: int, end: int, present: frozenset[str] | None
+    ) -> Iterator[re.Match[str]]:
+        for regex, anchors in self.parts:
+            if present is not None and anchors and anchors.isdisjoint(present):
+                continue
+            yield from regex.finditer(text, start, end)
 
     def target(self, severity: Severity) -> Severity:
         if self.kind == "lower":
@@ -282,9 +293,21 @@ def _rule(
         else None,
         examples=tuple(examples),
         anchors=_required_anchors(entry["pattern"], terms) if needs_pattern else frozenset(),
+        parts=_parts(entry["pattern"], terms, where) if needs_pattern else (),
         min_rank=severity("min_base", Severity.NONE).rank,
         max_rank=severity("max_base", Severity.IMMINENT).rank,
     )
+
+
+def _parts(
+    pattern: str, terms: Mapping[str, str], where: str
+) -> tuple[tuple[re.Pattern[str], frozenset[str]], ...]:
+    parts = []
+    for alternative in split_alternatives(expand(pattern, terms, where)):
+        compiled = rf"\b(?:{alternative})\b"
+        sets = required_sets(compiled)
+        parts.append((re.compile(compiled), sets[0] if sets else frozenset()))
+    return tuple(parts)
 
 
 def _required_anchors(pattern: str, terms: Mapping[str, str]) -> frozenset[str]:
@@ -390,23 +413,23 @@ class ContextEvaluator:
         text = self.texts.texts[hit.source]
         s_start, s_end = hit.sentence
         found: tuple[int, str] | None = None
+        here = self.texts.sentence_anchors(hit.source, hit.sentence)
         if rule.scope == "always":
             found = (hit.source, "")
         elif rule.scope == "quoted":
             if text.count('"', 0, hit.start) % 2 == 1 and '"' in text[hit.end:]:
                 found = (hit.source, '"' + text[hit.start:hit.end] + '"')
         elif rule.scope == "before_cue":
-            before = self._before(rule.regex, text, s_start, hit.start, rule.window_words)
+            matches = rule.matches(text, s_start, hit.start, here)
+            before = self._before(matches, text, hit.start, rule.window_words)
             found = None if before is None else (hit.source, before)
         elif rule.scope == "overlap":
-            assert rule.regex is not None
-            for m in rule.regex.finditer(text, s_start, s_end):
+            for m in rule.matches(text, s_start, s_end, here):
                 if m.start() < hit.end and m.end() > hit.start:
                     found = (hit.source, m.group())
                     break
         elif rule.scope == "sentence":
-            assert rule.regex is not None
-            m = rule.regex.search(text, s_start, s_end)
+            m = next(rule.matches(text, s_start, s_end, here), None)
             found = None if m is None else (hit.source, m.group())
         else:  # message / conversation
             scope_sources = sources if rule.scope == "conversation" else (hit.source,)
@@ -448,7 +471,6 @@ class ContextEvaluator:
         if rule.anchors and not self._may_match(rule, source):
             self.texts.cache[key] = None
             return None
-        assert rule.regex is not None
         text = self.texts.texts[source]
         result = None
         spans = self.texts.sentences(source)
@@ -459,7 +481,8 @@ class ContextEvaluator:
             # a sentence).
             if rule.anchors and anchors is not _NOTHING and rule.anchors.isdisjoint(anchors):
                 continue
-            for m in rule.regex.finditer(text, span[0], span[1]):
+            present = anchors if anchors is not _NOTHING else None
+            for m in rule.matches(text, span[0], span[1], present):
                 if rule.kind == "raise" and self._negated(text, m.start()):
                     continue  # "I don't have a plan"
                 result = m
@@ -471,20 +494,22 @@ class ContextEvaluator:
 
     def _negated(self, text: str, pos: int) -> bool:
         negation = self.rules.negation
-        if negation is None or negation.regex is None:
+        if negation is None:
             return False
         start = max(0, pos - 40)
         window = RAISER_NEGATION_WINDOW_WORDS
-        return self._before(negation.regex, text, start, pos, window) is not None
+        matches = negation.matches(text, start, pos, None)
+        return self._before(matches, text, pos, window) is not None
 
     @staticmethod
     def _before(
-        regex: re.Pattern[str] | None, text: str, start: int, end: int, window_words: int
+        matches: Iterable[re.Match[str]], text: str, end: int, window_words: int
     ) -> str | None:
-        assert regex is not None
+        """The match closest before ``end`` if no clause break separates it from ``end``."""
         last = None
-        for m in regex.finditer(text, start, end):
-            last = m
+        for m in matches:
+            if last is None or m.end() > last.end():
+                last = m
         if last is None:
             return None
         gap = text[last.end():end]

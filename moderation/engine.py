@@ -83,6 +83,8 @@ class Engine:
         self._unanchored = tuple(unanchored)
         for rule in context.all:
             universe.update(rule.anchors)
+            for _, anchors in rule.parts:
+                universe.update(anchors)
         self._by_anchor = {a: tuple(v) for a, v in by_anchor.items()}
         self._prefixes = frozenset(a for a in universe if not a.endswith(WORD_END))
         self._whole_words = frozenset(a for a in universe if a.endswith(WORD_END))
@@ -221,9 +223,14 @@ class Engine:
                 if also:
                     if present is None:
                         present = set().union(*[relevant[key][0] for key in keys])
-                    if any(present.isdisjoint(group) for group in also):
+                    if present.isdisjoint(also[0]) or (
+                        len(also) > 1 and present.isdisjoint(also[1])
+                    ):
                         continue
-                possible.setdefault(part_index, []).append(word)
+                if part_index in possible:
+                    possible[part_index].append(word)
+                else:
+                    possible[part_index] = [word]
         if not possible:
             return found, keys
         sentences = _sentences(text)
