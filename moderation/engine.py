@@ -32,6 +32,7 @@ from moderation.rules import (
     Part,
     check_unique,
     cue_files,
+    cue_matches,
     load_cues,
     load_terms,
     read_toml,
@@ -223,9 +224,7 @@ class Engine:
                 if also:
                     if present is None:
                         present = set().union(*[relevant[key][0] for key in keys])
-                    if present.isdisjoint(also[0]) or (
-                        len(also) > 1 and present.isdisjoint(also[1])
-                    ):
+                    if any(present.isdisjoint(group) for group in also):
                         continue
                 if part_index in possible:
                     possible[part_index].append(word)
@@ -246,12 +245,22 @@ class Engine:
                     pos = text.find(word, pos + 1)
             if not triggers:
                 indexes = set(range(len(sentences)))
+            cue = self.cues[i]
             for index in sorted(indexes):
                 sentence = sentences[index]
                 for m in part.regex.finditer(text, sentence[0], sentence[1]):
                     start, end = m.span()
                     if start == end:
                         continue
+                    if cue.companions:
+                        # An 'all' cue: every other pattern must match in this sentence too;
+                        # the evidence spans all of them.
+                        others = [c.search(text, sentence[0], sentence[1])
+                                  for c in cue.companions]
+                        if any(o is None for o in others):
+                            break
+                        start = min(start, *(o.start() for o in others if o))
+                        end = max(end, *(o.end() for o in others if o))
                     third = self._third_party(text, start, end, sentence)
                     hit = Hit(i, start, end, sentence, third, source)
                     found.append(_Found(hit, self.cues[i], folded))
@@ -294,10 +303,10 @@ class Engine:
         problems: list[str] = []
         for cue in self.cues:
             for example in cue.examples:
-                if not cue.regex.search(self._folder.fold(example, squeeze=True).text):
+                if not cue_matches(cue, self._folder.fold(example, squeeze=True).text):
                     problems.append(f"{cue.source}: {cue.id}: example does not match: {example!r}")
             for example in cue.counter_examples:
-                if cue.regex.search(self._folder.fold(example, squeeze=True).text):
+                if cue_matches(cue, self._folder.fold(example, squeeze=True).text):
                     problems.append(
                         f"{cue.source}: {cue.id}: counter-example matches: {example!r}"
                     )

@@ -29,7 +29,8 @@ SPECIAL_FILES = ("terms.toml", "lexicon.toml", "context.toml")
 STAGES = ("distress", "ideation", "method", "intent", "plan", "behaviour", "sign", "threat")
 CUE_FIELDS = {
     "id": "required: unique name, e.g. suicide.active_ideation",
-    "pattern": "required: regular expression over folded text",
+    "pattern": "required (or 'all'): regular expression over folded text",
+    "all": "instead of 'pattern': a list of patterns that must all match in one sentence",
     "category": "required: " + ", ".join(c.value for c in Category),
     "severity": "required: " + ", ".join(s.value for s in Severity),
     "examples": "required: messages this cue must match",
@@ -57,12 +58,12 @@ class Part:
     also: tuple[Anchors, ...] = ()
 
 
-def make_part(alternative: str) -> Part:
+def make_part(alternative: str, companion_sets: tuple[Anchors, ...] = ()) -> Part:
     pattern = rf"\b(?:{alternative})\b"
     sets = required_sets(pattern)
     if not sets:
         return Part(re.compile(pattern), None)
-    return Part(re.compile(pattern), sets[0], tuple(sets[1:3]))
+    return Part(re.compile(pattern), sets[0], (*companion_sets, *sets[1:3]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +78,20 @@ class Cue:
     # The pattern's top-level alternatives, each compiled with its own anchors, so a cue with
     # twenty ways of saying something only runs the ways whose words are in the message.
     parts: tuple[Part, ...]
+    # For an 'all' cue, the further patterns that must match in the same sentence.
+    companions: tuple[re.Pattern[str], ...]
     stage: str
     escalate: bool
     examples: tuple[str, ...]
     counter_examples: tuple[str, ...]
     source: str
+
+
+def cue_matches(cue: Cue, text: str) -> bool:
+    """Does ``cue`` match the folded ``text`` (all patterns, for an 'all' cue)?"""
+    return cue.regex.search(text) is not None and all(
+        c.search(text) is not None for c in cue.companions
+    )
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -260,6 +270,15 @@ def load_cues(path: Path, terms: Mapping[str, str]) -> list[Cue]:
     for number, entry in enumerate(entries, start=1):
         name = entry.get("id") if isinstance(entry.get("id"), str) else "?"
         where = f"{path.name}: cue #{number} ({name})"
+        if "all" in entry and "pattern" not in entry:
+            together = _string_list(entry["all"], where, "all", True)
+            if len(together) < 2:
+                raise RulesError(f"{where}: 'all' needs at least two patterns")
+            entry = {**entry, "pattern": together[0]}
+        elif "all" in entry:
+            raise RulesError(f"{where}: give either 'pattern' or 'all', not both")
+        else:
+            together = ()
         for key in ("id", "pattern", "category", "severity"):
             if key not in entry:
                 raise RulesError(f"{where}: missing field {key!r}")
@@ -279,7 +298,16 @@ def load_cues(path: Path, terms: Mapping[str, str]) -> list[Cue]:
             raise RulesError(f"{where}: 'escalate' must be true or false")
         expanded = expand(entry["pattern"], terms, where)
         regex = compile_pattern(entry["pattern"], terms, where)
-        parts = tuple(make_part(alt) for alt in split_alternatives(expanded))
+        companions = tuple(compile_pattern(p, terms, where) for p in together[1:])
+        # A companion pattern is required too: its words join the part's "also" groups.
+        companion_sets = tuple(
+            sets[0]
+            for p in together[1:]
+            if (sets := required_sets(rf"\b(?:{expand(p, terms, where)})\b"))
+        )
+        parts = tuple(
+            make_part(alt, companion_sets) for alt in split_alternatives(expanded)
+        )
         cues.append(
             Cue(
                 id=entry["id"],
@@ -288,6 +316,7 @@ def load_cues(path: Path, terms: Mapping[str, str]) -> list[Cue]:
                 regex=regex,
                 anchors=required_prefixes(rf"\b(?:{expanded})\b"),
                 parts=parts,
+                companions=companions,
                 stage=stage,
                 escalate=escalate,
                 examples=_string_list(entry.get("examples"), where, "examples", True),
