@@ -26,7 +26,9 @@ from moderation.assessment import Category, RulesError, Severity
 DEFAULT_RULES_DIR = Path(__file__).with_name("rules")
 SPECIAL_FILES = ("terms.toml", "lexicon.toml", "context.toml")
 
-STAGES = ("distress", "ideation", "method", "intent", "plan", "behaviour", "sign", "threat")
+STAGES = (
+    "distress", "intrusive", "ideation", "method", "intent", "plan", "behaviour", "sign", "threat"
+)
 CUE_FIELDS = {
     "id": "required: unique name, e.g. suicide.active_ideation",
     "pattern": "required (or 'all'): regular expression over folded text",
