@@ -252,15 +252,13 @@ class Engine:
                     start, end = m.span()
                     if start == end:
                         continue
-                    if cue.companions:
-                        # An 'all' cue: every other pattern must match in this sentence too;
-                        # the evidence spans all of them.
-                        others = [c.search(text, sentence[0], sentence[1])
-                                  for c in cue.companions]
-                        if any(o is None for o in others):
-                            break
-                        start = min(start, *(o.start() for o in others if o))
-                        end = max(end, *(o.end() for o in others if o))
+                    if cue.companions and any(
+                        c.search(text, sentence[0], sentence[1]) is None for c in cue.companions
+                    ):
+                        # An 'all' cue: every other pattern must match in this sentence too.
+                        # The evidence is the first pattern's match, so context rules (a
+                        # negation just before it) read it as they would a simple cue.
+                        break
                     third = self._third_party(text, start, end, sentence)
                     hit = Hit(i, start, end, sentence, third, source)
                     found.append(_Found(hit, self.cues[i], folded))
