@@ -20,14 +20,14 @@ Every rule is data in ``context.toml``; this module only knows what each ``scope
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from moderation.anchors import WORD_END, required_sets
+from moderation.anchors import required_sets
 from moderation.assessment import Category, ContextEffect, RulesError, Severity
-from moderation.rules import STAGES, Cue, compile_pattern, expand, read_toml
+from moderation.rules import STAGES, Cue, compile_pattern, expand, read_toml, split_alternatives
 
 SCOPES = ("before_cue", "overlap", "sentence", "message", "conversation", "quoted", "always")
 SUBJECTS = ("any", "self", "third")
@@ -39,6 +39,8 @@ RULE_FIELDS = {
 NEGATION_RULE = "negation"
 RAISER_NEGATION_WINDOW_WORDS = 3
 _HIT_INDEPENDENT_SCOPES = frozenset({"sentence", "message", "conversation", "always"})
+_SENTENCE_SCOPES = frozenset({"sentence", "before_cue", "overlap"})
+_NOTHING: frozenset[str] = frozenset()
 _CLAUSE_BREAK_RE = re.compile(r"\b(?:but|pero|though|although|except)\b")
 
 
@@ -54,12 +56,41 @@ class Hit:
     source: int  # 0 = the message assessed, i >= 1 = recent[i - 1]
 
 
+SentenceAnchors = list[tuple[tuple[int, int], frozenset[str]]]
+
+
 @dataclass(slots=True)
 class Texts:
     """The folded message and recent messages, with per-message search caches."""
 
     texts: Sequence[str]
+    # Per message, the anchor words present (see Engine._hits): lets a rule whose words are
+    # absent be skipped without running its regex.
+    present: Sequence[frozenset[str]] = ()
+    # Per message, its sentences with the anchors in each; worked out only when a rule needs it.
+    split: Callable[[int], SentenceAnchors] | None = None
+    anchors_in: Callable[[int, tuple[int, int]], frozenset[str]] | None = None
     cache: dict[tuple[str, int], re.Match[str] | None] = field(default_factory=dict)
+    _sentences: dict[int, SentenceAnchors] = field(default_factory=dict)
+    _by_span: dict[tuple[int, tuple[int, int]], frozenset[str]] = field(default_factory=dict)
+
+    def sentences(self, source: int) -> SentenceAnchors | None:
+        if self.split is None:
+            return None
+        if source not in self._sentences:
+            spans = self.split(source)
+            self._sentences[source] = spans
+            for span, anchors in spans:
+                self._by_span[(source, span)] = anchors
+        return self._sentences[source]
+
+    def sentence_anchors(self, source: int, span: tuple[int, int]) -> frozenset[str] | None:
+        if self.anchors_in is None:
+            return None
+        key = (source, span)
+        if key not in self._by_span:
+            self._by_span[key] = self.anchors_in(source, span)
+        return self._by_span[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +116,20 @@ class ContextRule:
     examples: tuple[str, ...]
     min_rank: int = 0
     max_rank: int = 4
-    # Words one of which any match of ``regex`` contains: if none occurs in the message, the
+    # Anchors one of which any match of ``regex`` contains: if none occurs in the message, the
     # regex cannot match and is not run (most raisers are long patterns over the whole message).
-    words: tuple[str, ...] = ()
+    anchors: frozenset[str] = frozenset()
+    # The pattern's top-level alternatives with their own anchors: only those whose words are
+    # in the sentence are run (a rule like "figurative" has dozens of idioms).
+    parts: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = ()
+
+    def matches(
+        self, text: str, start: int, end: int, present: frozenset[str] | None
+    ) -> Iterator[re.Match[str]]:
+        for regex, anchors in self.parts:
+            if present is not None and anchors and anchors.isdisjoint(present):
+                continue
+            yield from regex.finditer(text, start, end)
 
     def target(self, severity: Severity) -> Severity:
         if self.kind == "lower":
@@ -105,6 +147,12 @@ class ContextRule:
         if self.cues and cue.id not in self.cues:
             return False
         return not (self.stages and cue.stage not in self.stages)
+
+    def can_move(self, rank: int) -> bool:
+        """Skip rules that could not change this severity (saves the regex search)."""
+        if self.kind == "lower":
+            return rank > self.to.rank if self.to is not None else (self.by > 0 and rank > 0)
+        return rank < self.to.rank if self.to is not None else (self.by > 0 and rank < 4)
 
     def applies_now(self, third_party: bool, rank: int) -> bool:
         if self.subject == "third" and not third_party:
@@ -244,17 +292,27 @@ def _rule(
         implies_category=category(entry["implies_category"]) if "implies_category" in entry
         else None,
         examples=tuple(examples),
-        words=_required_words(entry["pattern"], terms) if needs_pattern else (),
+        anchors=_required_anchors(entry["pattern"], terms) if needs_pattern else frozenset(),
+        parts=_parts(entry["pattern"], terms, where) if needs_pattern else (),
         min_rank=severity("min_base", Severity.NONE).rank,
         max_rank=severity("max_base", Severity.IMMINENT).rank,
     )
 
 
-def _required_words(pattern: str, terms: Mapping[str, str]) -> tuple[str, ...]:
+def _parts(
+    pattern: str, terms: Mapping[str, str], where: str
+) -> tuple[tuple[re.Pattern[str], frozenset[str]], ...]:
+    parts = []
+    for alternative in split_alternatives(expand(pattern, terms, where)):
+        compiled = rf"\b(?:{alternative})\b"
+        sets = required_sets(compiled)
+        parts.append((re.compile(compiled), sets[0] if sets else frozenset()))
+    return tuple(parts)
+
+
+def _required_anchors(pattern: str, terms: Mapping[str, str]) -> frozenset[str]:
     sets = required_sets(rf"\b(?:{expand(pattern, terms, 'context')})\b")
-    if not sets:
-        return ()
-    return tuple(sorted({a.rstrip(WORD_END) for a in sets[0]}))
+    return sets[0] if sets else frozenset()
 
 
 def source_label(source: int) -> str:
@@ -270,7 +328,6 @@ class ContextEvaluator:
         self.texts = texts
         self._results: dict[tuple[Any, ...], tuple[int, str] | None] = {}
         self._presence: dict[tuple[Any, ...], bool] = {}
-        self._possible: dict[tuple[str, int], bool] = {}
 
     def apply(
         self,
@@ -282,9 +339,20 @@ class ContextEvaluator:
     ) -> tuple[Severity, Category, list[ContextEffect]]:
         severity = base
         effects: list[ContextEffect] = []
+        texts = self.texts
+        in_message = texts.present[hit.source] if hit.source < len(texts.present) else None
+        in_sentence = texts.sentence_anchors(hit.source, hit.sentence)
+        if in_sentence is None:
+            in_message = None
         for rule in lowerers:
-            if not rule.applies_now(hit.third_party, severity.rank):
+            rank = severity.rank
+            if not rule.applies_now(hit.third_party, rank) or not rule.can_move(rank):
                 continue
+            if rule.anchors and in_message is not None:
+                # The rule's words are absent from where it looks: it cannot match.
+                pool = in_sentence if rule.scope in _SENTENCE_SCOPES else in_message
+                if rule.anchors.isdisjoint(pool):
+                    continue
             matched = self._find(rule, hit, (hit.source,))
             if matched is None:
                 continue
@@ -303,7 +371,8 @@ class ContextEvaluator:
         # an old cue already got its own verdict when it was sent.
         sources = tuple(range(len(self.texts.texts))) if hit.source == 0 else (0,)
         for rule in raisers:
-            if not rule.applies_now(hit.third_party, severity.rank):
+            rank = severity.rank
+            if not rule.applies_now(hit.third_party, rank) or not rule.can_move(rank):
                 continue
             matched = self._find(rule, hit, sources)
             if matched is None:
@@ -339,28 +408,28 @@ class ContextEvaluator:
     def _find_uncached(
         self, rule: ContextRule, hit: Hit, sources: tuple[int, ...]
     ) -> tuple[int, str] | None:
-        if rule.words and rule.scope != "conversation" and not self._may_match(rule, hit.source):
+        if rule.anchors and rule.scope != "conversation" and not self._may_match(rule, hit.source):
             return None
         text = self.texts.texts[hit.source]
         s_start, s_end = hit.sentence
         found: tuple[int, str] | None = None
+        here = self.texts.sentence_anchors(hit.source, hit.sentence)
         if rule.scope == "always":
             found = (hit.source, "")
         elif rule.scope == "quoted":
             if text.count('"', 0, hit.start) % 2 == 1 and '"' in text[hit.end:]:
                 found = (hit.source, '"' + text[hit.start:hit.end] + '"')
         elif rule.scope == "before_cue":
-            before = self._before(rule.regex, text, s_start, hit.start, rule.window_words)
+            matches = rule.matches(text, s_start, hit.start, here)
+            before = self._before(matches, text, hit.start, rule.window_words)
             found = None if before is None else (hit.source, before)
         elif rule.scope == "overlap":
-            assert rule.regex is not None
-            for m in rule.regex.finditer(text, s_start, s_end):
+            for m in rule.matches(text, s_start, s_end, here):
                 if m.start() < hit.end and m.end() > hit.start:
                     found = (hit.source, m.group())
                     break
         elif rule.scope == "sentence":
-            assert rule.regex is not None
-            m = rule.regex.search(text, s_start, s_end)
+            m = next(rule.matches(text, s_start, s_end, here), None)
             found = None if m is None else (hit.source, m.group())
         else:  # message / conversation
             scope_sources = sources if rule.scope == "conversation" else (hit.source,)
@@ -380,14 +449,8 @@ class ContextEvaluator:
         return found
 
     def _may_match(self, rule: ContextRule, source: int) -> bool:
-        key = (rule.name, source)
-        try:
-            return self._possible[key]
-        except KeyError:
-            text = self.texts.texts[source]
-            possible = any(word in text for word in rule.words)
-            self._possible[key] = possible
-            return possible
+        present = self.texts.present
+        return source >= len(present) or not rule.anchors.isdisjoint(present[source])
 
     def _present(self, regex: re.Pattern[str], scope: str, hit: Hit) -> bool:
         if scope == "sentence":
@@ -405,36 +468,48 @@ class ContextEvaluator:
         key = (rule.name, source)
         if key in self.texts.cache:
             return self.texts.cache[key]
-        if rule.words and not self._may_match(rule, source):
+        if rule.anchors and not self._may_match(rule, source):
             self.texts.cache[key] = None
             return None
-        assert rule.regex is not None
         text = self.texts.texts[source]
         result = None
-        for m in rule.regex.finditer(text):
-            if rule.kind == "raise" and self._negated(text, m.start()):
-                continue  # "I don't have a plan"
-            result = m
-            break
+        spans = self.texts.sentences(source)
+        if not spans or not rule.anchors:
+            spans = [((0, len(text)), _NOTHING)]
+        for span, anchors in spans:
+            # Only sentences holding one of the rule's words can match (phrases stay within
+            # a sentence).
+            if rule.anchors and anchors is not _NOTHING and rule.anchors.isdisjoint(anchors):
+                continue
+            present = anchors if anchors is not _NOTHING else None
+            for m in rule.matches(text, span[0], span[1], present):
+                if rule.kind == "raise" and self._negated(text, m.start()):
+                    continue  # "I don't have a plan"
+                result = m
+                break
+            if result is not None:
+                break
         self.texts.cache[key] = result
         return result
 
     def _negated(self, text: str, pos: int) -> bool:
         negation = self.rules.negation
-        if negation is None or negation.regex is None:
+        if negation is None:
             return False
         start = max(0, pos - 40)
         window = RAISER_NEGATION_WINDOW_WORDS
-        return self._before(negation.regex, text, start, pos, window) is not None
+        matches = negation.matches(text, start, pos, None)
+        return self._before(matches, text, pos, window) is not None
 
     @staticmethod
     def _before(
-        regex: re.Pattern[str] | None, text: str, start: int, end: int, window_words: int
+        matches: Iterable[re.Match[str]], text: str, end: int, window_words: int
     ) -> str | None:
-        assert regex is not None
+        """The match closest before ``end`` if no clause break separates it from ``end``."""
         last = None
-        for m in regex.finditer(text, start, end):
-            last = m
+        for m in matches:
+            if last is None or m.end() > last.end():
+                last = m
         if last is None:
             return None
         gap = text[last.end():end]

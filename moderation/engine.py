@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from moderation.anchors import WORD_END
+from moderation.anchors import WORD_END, Anchors
 from moderation.assessment import (
     RISK_CATEGORIES,
     Assessment,
@@ -25,13 +25,14 @@ from moderation.context import (
     load_context,
     source_label,
 )
-from moderation.normalize import Folded, Folder
+from moderation.normalize import Folded, Folder, has_stretch
 from moderation.rules import (
     DEFAULT_RULES_DIR,
     Cue,
     Part,
     check_unique,
     cue_files,
+    cue_matches,
     load_cues,
     load_terms,
     read_toml,
@@ -77,10 +78,14 @@ class Engine:
                 if part.anchors is None:
                     unanchored.append(index)
                     continue
-                universe.update(part.anchors, part.also)
+                universe.update(part.anchors, *part.also)
                 for anchor in part.anchors:
                     by_anchor.setdefault(anchor, []).append(index)
         self._unanchored = tuple(unanchored)
+        for rule in context.all:
+            universe.update(rule.anchors)
+            for _, anchors in rule.parts:
+                universe.update(anchors)
         self._by_anchor = {a: tuple(v) for a, v in by_anchor.items()}
         self._prefixes = frozenset(a for a in universe if not a.endswith(WORD_END))
         self._whole_words = frozenset(a for a in universe if a.endswith(WORD_END))
@@ -88,7 +93,11 @@ class Engine:
         # Words seen so far, and those that satisfy an anchor. Words repeat across messages,
         # so after a short warm-up a message costs a few set operations.
         self._seen_words: set[str] = set()
-        self._relevant: dict[str, frozenset[str]] = {}
+        self._relevant: dict[
+            str, tuple[frozenset[str], tuple[tuple[int, tuple[Anchors, ...]], ...]]
+        ] = {}
+        self._cue_words: set[str] = set()
+        self._stretched: set[str] = set()
         self._rules_for = [context.rules_for(cue) for cue in self.cues]
 
     def assess(self, text: str, *, recent: Iterable[str] = ()) -> Assessment:
@@ -107,17 +116,26 @@ class Engine:
         for i, message in enumerate(recent_list):
             _check_text(message, f"recent[{i}]")
 
-        folded = [self._folder.fold(text)]
-        current = self._hits(folded[0], 0)
+        folded = [self._fold(text)]
+        current, current_keys = self._hits(folded[0], 0)
         if not current and not recent_list:
             return Assessment(Severity.NONE)
-        folded.extend(self._folder.fold(m) for m in recent_list)
         found = list(current)
-        for source in range(1, len(folded)):
-            found.extend(self._hits(folded[source], source))
+        keys = [current_keys]
+        for source, message in enumerate(recent_list, start=1):
+            folded.append(self._fold(message))
+            more, more_keys = self._hits(folded[source], source)
+            found.extend(more)
+            keys.append(more_keys)
         if not found:
             return Assessment(Severity.NONE)
-        evaluator = ContextEvaluator(self.context, Texts([f.text for f in folded]))
+        texts = Texts(
+            [f.text for f in folded],
+            [self._present(k) for k in keys],
+            lambda source: self._sentence_anchors(folded[source].text, keys[source]),
+            lambda source, span: self._anchors_in(folded[source].text, span, keys[source]),
+        )
+        evaluator = ContextEvaluator(self.context, texts)
         evidence: list[Evidence] = []
         for item in found:
             cue, hit = item.cue, item.hit
@@ -145,52 +163,122 @@ class Engine:
         return _combine(evidence)
 
     def _learn(self, words: set[str]) -> None:
-        """Work out, once per distinct word, which anchors it satisfies."""
+        """Work out, once per distinct word, which anchors it satisfies and which parts."""
         if len(self._seen_words) >= WORD_CACHE_SIZE:
             self._seen_words.clear()
             self._relevant.clear()
+            self._cue_words.clear()
+            self._stretched.clear()
         for word in words:
             found = {word[:k] for k in self._prefix_lengths if k <= len(word)} & self._prefixes
             whole = word + WORD_END
             if whole in self._whole_words:
                 found.add(whole)
             if found:
-                self._relevant[word] = frozenset(found)
+                parts: set[int] = set()
+                for anchor in found:
+                    parts.update(self._by_anchor.get(anchor, ()))
+                self._relevant[word] = (
+                    frozenset(found),
+                    tuple((p, self._parts[p][1].also) for p in sorted(parts)),
+                )
+                if parts:
+                    self._cue_words.add(word)
             self._seen_words.add(word)
+            if has_stretch(word):
+                self._stretched.add(word)
 
-    def _hits(self, folded: Folded, source: int) -> list[_Found]:
-        text = folded.text
-        sentences = _sentences(text)
-        found: list[_Found] = []
-        relevant = self._relevant
-        for sentence in sentences:
-            # Set algebra runs in C; the Python loop below only sees the few words that
-            # matter ("kill", "pills"), not every word of the message.
-            words = set(_WORD_RE.findall(text, sentence[0], sentence[1]))
+    def _fold(self, text: str) -> Folded:
+        folded = self._folder.fold(text)
+        words = set(_WORD_RE.findall(folded.text))
+        unseen = words - self._seen_words
+        if unseen:
+            self._learn(unseen)
+        if not words.isdisjoint(self._stretched):
+            folded = self._folder.fold(text, squeeze=True)
+            words = set(_WORD_RE.findall(folded.text))
             unseen = words - self._seen_words
             if unseen:
                 self._learn(unseen)
-            keys = words & relevant.keys()
-            if not keys and not self._unanchored:
-                continue
-            present: set[str] = set()
-            for word in keys:
-                present |= relevant[word]
-            parts: set[int] = set(self._unanchored)
-            for anchor in present:
-                parts.update(self._by_anchor.get(anchor, ()))
-            for part_index in parts:
-                i, part = self._parts[part_index]
-                if part.also and present.isdisjoint(part.also):
-                    continue
+        folded.words = words
+        return folded
+
+    def _hits(self, folded: Folded, source: int) -> tuple[list[_Found], set[str]]:
+        """Cue matches in ``folded``, and the message's words that carry an anchor."""
+        text = folded.text
+        # Set algebra runs in C: the Python loops below only see the few words that can start
+        # a cue ("kill", "pills"), never every word of the message.
+        words = folded.words
+        relevant = self._relevant
+        keys = words & relevant.keys()
+        cue_keys = keys & self._cue_words
+        found: list[_Found] = []
+        if not cue_keys and not self._unanchored:
+            return found, keys
+        # A part also needs a word of its second group ("thoughts of" AND "hurting" AND
+        # "baby"); most candidates fail here, before any regex runs.
+        possible: dict[int, list[str]] = {p: [] for p in self._unanchored}
+        present: set[str] | None = None
+        for word in cue_keys:
+            for part_index, also in relevant[word][1]:
+                if also:
+                    if present is None:
+                        present = set().union(*[relevant[key][0] for key in keys])
+                    if any(present.isdisjoint(group) for group in also):
+                        continue
+                if part_index in possible:
+                    possible[part_index].append(word)
+                else:
+                    possible[part_index] = [word]
+        if not possible:
+            return found, keys
+        sentences = _sentences(text)
+        for part_index, triggers in possible.items():
+            i, part = self._parts[part_index]
+            # Run the regex only on the sentences where its words occur (str.find is C-fast;
+            # a find inside a longer word only widens the search, it never hides a match).
+            indexes: set[int] = set()
+            for word in triggers:
+                pos = text.find(word)
+                while pos != -1:
+                    indexes.add(_sentence_index(sentences, pos))
+                    pos = text.find(word, pos + 1)
+            if not triggers:
+                indexes = set(range(len(sentences)))
+            cue = self.cues[i]
+            for index in sorted(indexes):
+                sentence = sentences[index]
                 for m in part.regex.finditer(text, sentence[0], sentence[1]):
                     start, end = m.span()
                     if start == end:
                         continue
+                    if cue.companions and any(
+                        c.search(text, sentence[0], sentence[1]) is None for c in cue.companions
+                    ):
+                        # An 'all' cue: every other pattern must match in this sentence too.
+                        # The evidence is the first pattern's match, so context rules (a
+                        # negation just before it) read it as they would a simple cue.
+                        break
                     third = self._third_party(text, start, end, sentence)
                     hit = Hit(i, start, end, sentence, third, source)
                     found.append(_Found(hit, self.cues[i], folded))
-        return found
+        return found, keys
+
+    def _anchors_in(self, text: str, span: tuple[int, int], keys: set[str]) -> frozenset[str]:
+        here = set(_WORD_RE.findall(text, span[0], span[1])) & keys
+        return frozenset().union(*[self._relevant[word][0] for word in here])
+
+    def _sentence_anchors(
+        self, text: str, keys: set[str]
+    ) -> list[tuple[tuple[int, int], frozenset[str]]]:
+        """Each sentence of ``text`` with the anchors in it (only for messages with hits)."""
+        return [(span, self._anchors_in(text, span, keys)) for span in _sentences(text)]
+
+    def _present(self, keys: set[str]) -> frozenset[str]:
+        anchors: set[str] = set()
+        for word in keys:
+            anchors |= self._relevant[word][0]
+        return frozenset(anchors)
 
     def _third_party(self, text: str, start: int, end: int, sentence: tuple[int, int]) -> bool:
         """Is the cue about someone else ("my friend says she'll kill herself")?"""
@@ -213,17 +301,17 @@ class Engine:
         problems: list[str] = []
         for cue in self.cues:
             for example in cue.examples:
-                if not cue.regex.search(self._folder.fold(example).text):
+                if not cue_matches(cue, self._folder.fold(example, squeeze=True).text):
                     problems.append(f"{cue.source}: {cue.id}: example does not match: {example!r}")
             for example in cue.counter_examples:
-                if cue.regex.search(self._folder.fold(example).text):
+                if cue_matches(cue, self._folder.fold(example, squeeze=True).text):
                     problems.append(
                         f"{cue.source}: {cue.id}: counter-example matches: {example!r}"
                     )
         for rule in self.context.all:
             for example in rule.examples:
                 if rule.regex is not None and not rule.regex.search(
-                    self._folder.fold(example).text
+                    self._folder.fold(example, squeeze=True).text
                 ):
                     problems.append(f"context.toml: {rule.name}: example does not match: "
                                     f"{example!r}")
@@ -231,7 +319,7 @@ class Engine:
 
     def fold(self, text: str) -> Folded:
         """The folded form the rules see (for debugging rules)."""
-        return self._folder.fold(text)
+        return self._fold(text)
 
 
 def _check_text(text: object, name: str) -> None:
@@ -251,6 +339,13 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     if start < len(text) or not spans:
         spans.append((start, len(text)))
     return spans
+
+
+def _sentence_index(sentences: list[tuple[int, int]], pos: int) -> int:
+    for index, span in enumerate(sentences):
+        if pos < span[1]:
+            return index
+    return len(sentences) - 1
 
 
 def _is_word_char(ch: str) -> bool:

@@ -16,7 +16,7 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # (folded_start, folded_end, original_start, original_end), sorted by position.
 Edit = tuple[int, int, int, int]
@@ -55,8 +55,6 @@ _DELETE = "'\u0300-\u036f\ufe0e\ufe0f\u200b\u200c\u200d\U0001f3fb-\U0001f3ff"
 _DELETE_RE = re.compile(f"[{_DELETE}]")
 
 # Characters people use inside words to dodge filters.
-_OBFUSCATION = "0-9@$!*|+#"
-_HINT_RE = re.compile(rf"[a-z][{_OBFUSCATION}]|[{_OBFUSCATION}][a-z]|([a-z])\1\1")
 _TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!*|+#")
 _TRIM_END = "!*#|+"
 _TRIM_START = "*#|+!"
@@ -94,10 +92,27 @@ def _hint_table() -> bytes:
 _HINT_TABLE = _hint_table()
 
 
-def _needs_token_fixes(t: str, ascii_only: bool) -> bool:
+def _hints(t: str, ascii_only: bool, squeeze: bool) -> list[int]:
+    """Positions where a word may be disguised (a letter next to a digit or symbol) or, with
+    ``squeeze``, stretched. Found with bytes operations, which run at C speed."""
+    # encode(..., "replace") gives one byte per character, so positions line up with ``t``.
     data = t.encode("ascii", "replace") if not ascii_only else t.encode("ascii")
     shape = data.translate(_HINT_TABLE)
-    return b"a1" in shape or b"1a" in shape or _TRIPLE_RE.search(t) is not None
+    positions: list[int] = []
+    for pair in (b"a1", b"1a"):
+        pos = shape.find(pair)
+        while pos != -1:
+            positions.append(pos)
+            pos = shape.find(pair, pos + 1)
+    if squeeze:
+        positions.extend(m.start() for m in _TRIPLE_RE.finditer(t))
+    positions.sort()
+    return positions
+
+
+def has_stretch(word: str) -> bool:
+    """A letter written three or more times in a row ("diiie")."""
+    return _TRIPLE_RE.search(word) is not None
 # A stretched letter that is not a lexicon word keeps two copies, except letters that
 # rarely double in English or Spanish ("hiiii" -> "hi", "sooo" -> "soo").
 _SINGLE_WHEN_STRETCHED = frozenset("aiuyhwkjq")
@@ -115,6 +130,7 @@ class Folded:
     text: str
     _edits: tuple[Edit, ...] | None = ()
     _lowered: str = ""
+    words: set[str] = field(default_factory=set)  # filled in by the engine
 
     @property
     def edits(self) -> tuple[Edit, ...]:
@@ -165,7 +181,12 @@ class Folder:
             re.compile("|".join(re.escape(k) for k in keys)) if keys else None
         )
 
-    def fold(self, text: str) -> Folded:
+    def fold(self, text: str, squeeze: bool = False) -> Folded:
+        """Fold ``text``; ``squeeze`` also restores stretched words ("diiie" -> "die").
+
+        Looking for stretched letters costs a regex scan of the whole message, so the engine
+        folds without it and folds again only when a word of the message has a stretch.
+        """
         lowered = text.lower()
         if len(lowered) != len(text):
             # A few characters lowercase to two ("İ"); keep the first so offsets stay 1:1.
@@ -175,18 +196,18 @@ class Folder:
             # str.translate walks every character through a dict; only the few non-ASCII
             # characters need it.
             lowered = _NON_ASCII_RE.sub(_translate_char, lowered)
-        needs_tokens = _needs_token_fixes(lowered, ascii_only)
-        if ascii_only and not needs_tokens:
+        hints = _hints(lowered, ascii_only, squeeze)
+        if ascii_only and not hints:
             # The fast path: at most apostrophes to drop, mapped back only if ever asked.
             if "'" in lowered:
                 return Folded(text, lowered.replace("'", ""), None, lowered)
             return Folded(text, lowered)
-        replacements = self._replacements(lowered, needs_tokens)
+        replacements = self._replacements(lowered, hints)
         if not replacements:
             return Folded(text, lowered)
         return _apply(text, lowered, replacements)
 
-    def _replacements(self, t: str, needs_tokens: bool) -> list[tuple[int, int, str]]:
+    def _replacements(self, t: str, hints: list[int]) -> list[tuple[int, int, str]]:
         found: list[tuple[int, int, str]] = []
         if "'" in t or not t.isascii():
             found.extend((m.start(), m.end(), "") for m in _DELETE_RE.finditer(t))
@@ -195,18 +216,18 @@ class Folder:
                     (m.start(), m.end(), self._emoji[m.group()])
                     for m in self._emoji_re.finditer(t)
                 )
-        if needs_tokens:
-            found.extend(self._token_fixes(t))
+        if hints:
+            found.extend(self._token_fixes(t, hints))
         found.sort()
         return found
 
-    def _token_fixes(self, t: str) -> list[tuple[int, int, str]]:
+    def _token_fixes(self, t: str, hints: list[int]) -> list[tuple[int, int, str]]:
         fixes: list[tuple[int, int, str]] = []
         last_end = -1
-        for hint in _HINT_RE.finditer(t):
-            if hint.start() < last_end:
+        for hint in hints:
+            if hint < last_end:
                 continue
-            start, end = hint.start(), hint.end()
+            start, end = hint, hint + 1
             while start > 0 and t[start - 1] in _TOKEN_CHARS:
                 start -= 1
             while end < len(t) and t[end] in _TOKEN_CHARS:

@@ -26,10 +26,13 @@ from moderation.assessment import Category, RulesError, Severity
 DEFAULT_RULES_DIR = Path(__file__).with_name("rules")
 SPECIAL_FILES = ("terms.toml", "lexicon.toml", "context.toml")
 
-STAGES = ("distress", "ideation", "method", "intent", "plan", "behaviour", "sign", "threat")
+STAGES = (
+    "distress", "intrusive", "ideation", "method", "intent", "plan", "behaviour", "sign", "threat"
+)
 CUE_FIELDS = {
     "id": "required: unique name, e.g. suicide.active_ideation",
-    "pattern": "required: regular expression over folded text",
+    "pattern": "required (or 'all'): regular expression over folded text",
+    "all": "instead of 'pattern': a list of patterns that must all match in one sentence",
     "category": "required: " + ", ".join(c.value for c in Category),
     "severity": "required: " + ", ".join(s.value for s in Severity),
     "examples": "required: messages this cue must match",
@@ -52,18 +55,17 @@ class Part:
 
     regex: re.Pattern[str]
     anchors: Anchors | None
-    # A second required group of anchors: one must also occur in the sentence before the
-    # regex is worth running.
-    also: Anchors = frozenset()
+    # Further required groups of anchors: one word of each must also occur in the message
+    # before the regex is worth running.
+    also: tuple[Anchors, ...] = ()
 
 
-def make_part(alternative: str) -> Part:
+def make_part(alternative: str, companion_sets: tuple[Anchors, ...] = ()) -> Part:
     pattern = rf"\b(?:{alternative})\b"
     sets = required_sets(pattern)
     if not sets:
         return Part(re.compile(pattern), None)
-    also = sets[1] if len(sets) > 1 else frozenset()
-    return Part(re.compile(pattern), sets[0], also)
+    return Part(re.compile(pattern), sets[0], (*companion_sets, *sets[1:3]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +80,20 @@ class Cue:
     # The pattern's top-level alternatives, each compiled with its own anchors, so a cue with
     # twenty ways of saying something only runs the ways whose words are in the message.
     parts: tuple[Part, ...]
+    # For an 'all' cue, the further patterns that must match in the same sentence.
+    companions: tuple[re.Pattern[str], ...]
     stage: str
     escalate: bool
     examples: tuple[str, ...]
     counter_examples: tuple[str, ...]
     source: str
+
+
+def cue_matches(cue: Cue, text: str) -> bool:
+    """Does ``cue`` match the folded ``text`` (all patterns, for an 'all' cue)?"""
+    return cue.regex.search(text) is not None and all(
+        c.search(text) is not None for c in cue.companions
+    )
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -161,7 +172,47 @@ def compile_pattern(pattern: str, terms: Mapping[str, str], where: str) -> re.Pa
 
 
 def split_alternatives(pattern: str) -> list[str]:
-    """Split a regex at its top-level ``|`` (outside groups and character classes)."""
+    """Split a regex at its top-level ``|`` (outside groups and character classes).
+
+    An alternative that is one whole group, ``(?:a|b)``, is split again.
+    """
+    parts = _split_top(pattern)
+    result: list[str] = []
+    for part in parts:
+        inner = _unwrap(part)
+        if inner is not None and len(_split_top(inner)) > 1:
+            result.extend(split_alternatives(inner))
+        else:
+            result.append(part)
+    return result
+
+
+def _unwrap(part: str) -> str | None:
+    """The inside of ``(?:...)`` if ``part`` is exactly one such group, else None."""
+    if not (part.startswith("(?:") and part.endswith(")")):
+        return None
+    depth = 0
+    escaped = False
+    in_class = False
+    for i, ch in enumerate(part):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0 and i != len(part) - 1:
+                return None
+    return part[3:-1]
+
+
+def _split_top(pattern: str) -> list[str]:
     parts: list[str] = []
     depth = 0
     in_class = False
@@ -221,6 +272,15 @@ def load_cues(path: Path, terms: Mapping[str, str]) -> list[Cue]:
     for number, entry in enumerate(entries, start=1):
         name = entry.get("id") if isinstance(entry.get("id"), str) else "?"
         where = f"{path.name}: cue #{number} ({name})"
+        if "all" in entry and "pattern" not in entry:
+            together = _string_list(entry["all"], where, "all", True)
+            if len(together) < 2:
+                raise RulesError(f"{where}: 'all' needs at least two patterns")
+            entry = {**entry, "pattern": together[0]}
+        elif "all" in entry:
+            raise RulesError(f"{where}: give either 'pattern' or 'all', not both")
+        else:
+            together = ()
         for key in ("id", "pattern", "category", "severity"):
             if key not in entry:
                 raise RulesError(f"{where}: missing field {key!r}")
@@ -240,7 +300,16 @@ def load_cues(path: Path, terms: Mapping[str, str]) -> list[Cue]:
             raise RulesError(f"{where}: 'escalate' must be true or false")
         expanded = expand(entry["pattern"], terms, where)
         regex = compile_pattern(entry["pattern"], terms, where)
-        parts = tuple(make_part(alt) for alt in split_alternatives(expanded))
+        companions = tuple(compile_pattern(p, terms, where) for p in together[1:])
+        # A companion pattern is required too: its words join the part's "also" groups.
+        companion_sets = tuple(
+            sets[0]
+            for p in together[1:]
+            if (sets := required_sets(rf"\b(?:{expand(p, terms, where)})\b"))
+        )
+        parts = tuple(
+            make_part(alt, companion_sets) for alt in split_alternatives(expanded)
+        )
         cues.append(
             Cue(
                 id=entry["id"],
@@ -249,6 +318,7 @@ def load_cues(path: Path, terms: Mapping[str, str]) -> list[Cue]:
                 regex=regex,
                 anchors=required_prefixes(rf"\b(?:{expanded})\b"),
                 parts=parts,
+                companions=companions,
                 stage=stage,
                 escalate=escalate,
                 examples=_string_list(entry.get("examples"), where, "examples", True),
