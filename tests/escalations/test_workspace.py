@@ -189,6 +189,11 @@ def test_clinician_follows_up_privately_and_the_member_replies(
         assert get(client, world.people[who], f"/rooms/{private_id}").status_code == 404
     again = post(client, world.clinician, f"/escalations/{esc_id}/private-room")
     assert again.headers["location"] == f"/rooms/{private_id}"
+    opened = table(world, AuditEntry, AuditEntry.action == "escalation.private_room")
+    assert [(a.actor_id, a.detail["room_id"], a.detail["created"]) for a in opened] == [
+        (world.clinician.id, private_id, True),
+        (world.clinician.id, private_id, False),
+    ]
 
 
 def test_staff_socket_refuses_members_and_strangers(client: TestClient, world: World) -> None:
