@@ -65,3 +65,52 @@ def test_clinician_acknowledges_an_escalation_raised_by_a_member(
     finally:
         member.close()
         clinician.close()
+
+
+def test_held_message_reaches_the_group_only_when_a_facilitator_releases_it(
+    browser: Any, live_world: tuple[str, World]
+) -> None:
+    """Amara's imminent-risk message is held: she and the facilitator see it marked, Bea does
+    not, until the facilitator presses "Release to the group"."""
+    from playwright.sync_api import expect
+
+    base, world = live_world
+    host = base.split("//")[1].split(":")[0]
+    text = pick("imminent")
+    contexts = {}
+    try:
+        pages = {}
+        for key in ("amara", "bea", "facilitator"):
+            ctx = contexts[key] = browser.new_context(base_url=base)
+            ctx.add_cookies(
+                [
+                    {
+                        "name": "village_session",
+                        "value": world.people[key].token,
+                        "domain": host,
+                        "path": "/",
+                    }
+                ]
+            )
+            page = pages[key] = ctx.new_page()
+            page.goto(f"/rooms/{world.room_id}")
+            expect(page.locator("#status")).to_have_text("Connected")
+        amara, bea, fac = pages["amara"], pages["bea"], pages["facilitator"]
+        amara.fill("#body", text)
+        amara.keyboard.press("Enter")
+        expect(amara.locator("li.message.held")).to_contain_text("Only you and the care team")
+        expect(amara.locator(".care-card")).to_contain_text("911")
+        held = fac.locator("li.message.held")
+        expect(held).to_contain_text(text)
+        amara.fill("#body", "sorry, ignore me")
+        amara.keyboard.press("Enter")
+        expect(bea.locator("li.message")).to_contain_text(["sorry, ignore me"])
+        expect(bea.locator("#messages")).not_to_contain_text(text)
+
+        held.locator("button.release").click()
+        expect(bea.locator("#messages")).to_contain_text(text)
+        expect(bea.locator("li.message").first).to_contain_text(text)  # in its place, by seq
+        expect(fac.locator("li.message.held")).to_have_count(0)
+    finally:
+        for ctx in contexts.values():
+            ctx.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from app.clock import FakeClock
 from tests.conftest import World
 from tests.escalations.conftest import SmtpServer, esc_settings, pick
@@ -216,3 +218,30 @@ async def test_ladder_deadline_survives_a_restart(
         await second.db.aclose()
     assert len(smtp.inbox.to("clinician@t.test")) == 2
     assert len(smtp.inbox.to("oncall@t.test")) == 1
+
+
+async def test_two_workers_dispatching_at_once_send_each_notification_once(
+    world: World, smtp: SmtpServer, clock: FakeClock
+) -> None:
+    """Two dispatchers (two workers) on the same database claim rows and climb the ladder
+    without doubling an email."""
+    settings = esc_settings(world.settings, smtp.port)
+    one, two = services(settings, clock), services(settings, clock)
+    try:
+        for i in range(3):
+            await send(one, world.amara.id, world.room_id, pick("high"), f"c{i}")
+        await asyncio.gather(Dispatcher(one).tick(), Dispatcher(two).tick())
+        clock.advance(minutes=5)
+        await asyncio.gather(Dispatcher(one).tick(), Dispatcher(two).tick())
+        clock.advance(minutes=5)
+        await asyncio.gather(Dispatcher(one).tick(), Dispatcher(two).tick())
+        actions = await audit_actions(one)
+    finally:
+        await one.db.aclose()
+        await two.db.aclose()
+    # per escalation: opened (clinician, facilitator), reminder, backup, admin
+    assert len(smtp.inbox.to("clinician@t.test")) == 6
+    assert len(smtp.inbox.to("facilitator@t.test")) == 3
+    assert len(smtp.inbox.to("oncall@t.test")) == 3
+    assert len(smtp.inbox.to("admin@t.test")) == 3
+    assert actions.count("escalation.ladder") == 6
