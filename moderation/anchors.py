@@ -89,7 +89,10 @@ _COMMON = frozenset(
     "people mom husband life bad better best love little do dont can cant go good right "
     "al de la el lo los las del que mi mis se te le y en un una uno yo tu su es por con para "
     "esta este estoy tengo ya muy mas todo todos hoy noche dia dias cuando como pero porque "
-    "si bebe otra vez".split()
+    "si bebe otra vez it its this that have has had just all and off end take taking took make "
+    "made know knew how what when do did done to are is was be been day night time one get got "
+    "out up see say said says tell told want wanted thinking think thought feel felt like "
+    "really so very too much more some any every".split()
 )
 
 

@@ -123,13 +123,22 @@ class ContextRule:
     # in the sentence are run (a rule like "figurative" has dozens of idioms).
     parts: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = ()
 
+    # anchor -> indexes of the parts it indexes; parts without anchors always run.
+    part_index: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    always_parts: tuple[int, ...] = ()
+
     def matches(
         self, text: str, start: int, end: int, present: frozenset[str] | None
     ) -> Iterator[re.Match[str]]:
-        for regex, anchors in self.parts:
-            if present is not None and anchors and anchors.isdisjoint(present):
-                continue
-            yield from regex.finditer(text, start, end)
+        if present is None:
+            chosen: Iterable[int] = range(len(self.parts))
+        else:
+            hits = set(self.always_parts)
+            for anchor in present.intersection(self.part_index):
+                hits.update(self.part_index[anchor])
+            chosen = sorted(hits)
+        for index in chosen:
+            yield from self.parts[index][0].finditer(text, start, end)
 
     def target(self, severity: Severity) -> Severity:
         if self.kind == "lower":
@@ -293,7 +302,9 @@ def _rule(
         else None,
         examples=tuple(examples),
         anchors=_required_anchors(entry["pattern"], terms) if needs_pattern else frozenset(),
-        parts=_parts(entry["pattern"], terms, where) if needs_pattern else (),
+        parts=(parts := _parts(entry["pattern"], terms, where) if needs_pattern else ()),
+        part_index=_index_parts(parts),
+        always_parts=tuple(i for i, (_, anchors) in enumerate(parts) if not anchors),
         min_rank=severity("min_base", Severity.NONE).rank,
         max_rank=severity("max_base", Severity.IMMINENT).rank,
     )
@@ -308,6 +319,16 @@ def _parts(
         sets = required_sets(compiled)
         parts.append((re.compile(compiled), sets[0] if sets else frozenset()))
     return tuple(parts)
+
+
+def _index_parts(
+    parts: tuple[tuple[re.Pattern[str], frozenset[str]], ...],
+) -> dict[str, tuple[int, ...]]:
+    index: dict[str, list[int]] = {}
+    for i, (_, anchors) in enumerate(parts):
+        for anchor in anchors:
+            index.setdefault(anchor, []).append(i)
+    return {anchor: tuple(ids) for anchor, ids in index.items()}
 
 
 def _required_anchors(pattern: str, terms: Mapping[str, str]) -> frozenset[str]:

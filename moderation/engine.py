@@ -132,7 +132,7 @@ class Engine:
         texts = Texts(
             [f.text for f in folded],
             [self._present(k) for k in keys],
-            lambda source: self._sentence_anchors(folded[source].text, keys[source]),
+            lambda source: self._sentence_anchors(folded[source], keys[source]),
             lambda source, span: self._anchors_in(folded[source].text, span, keys[source]),
         )
         evaluator = ContextEvaluator(self.context, texts)
@@ -224,7 +224,12 @@ class Engine:
                 if also:
                     if present is None:
                         present = set().union(*[relevant[key][0] for key in keys])
-                    if any(present.isdisjoint(group) for group in also):
+                    missing = False
+                    for group in also:
+                        if present.isdisjoint(group):
+                            missing = True
+                            break
+                    if missing:
                         continue
                 if part_index in possible:
                     possible[part_index].append(word)
@@ -232,7 +237,7 @@ class Engine:
                     possible[part_index] = [word]
         if not possible:
             return found, keys
-        sentences = _sentences(text)
+        sentences = folded.sentences = _sentences(text)
         for part_index, triggers in possible.items():
             i, part = self._parts[part_index]
             # Run the regex only on the sentences where its words occur (str.find is C-fast;
@@ -269,10 +274,12 @@ class Engine:
         return frozenset().union(*[self._relevant[word][0] for word in here])
 
     def _sentence_anchors(
-        self, text: str, keys: set[str]
+        self, folded: Folded, keys: set[str]
     ) -> list[tuple[tuple[int, int], frozenset[str]]]:
-        """Each sentence of ``text`` with the anchors in it (only for messages with hits)."""
-        return [(span, self._anchors_in(text, span, keys)) for span in _sentences(text)]
+        """Each sentence with the anchors in it (only for messages with hits)."""
+        if folded.sentences is None:
+            folded.sentences = _sentences(folded.text)
+        return [(span, self._anchors_in(folded.text, span, keys)) for span in folded.sentences]
 
     def _present(self, keys: set[str]) -> frozenset[str]:
         anchors: set[str] = set()

@@ -65,7 +65,7 @@ def make_part(alternative: str, companion_sets: tuple[Anchors, ...] = ()) -> Par
     sets = required_sets(pattern)
     if not sets:
         return Part(re.compile(pattern), None)
-    return Part(re.compile(pattern), sets[0], (*companion_sets, *sets[1:3]))
+    return Part(re.compile(pattern), sets[0], (*companion_sets, *sets[1:4]))
 
 
 @dataclass(frozen=True, slots=True)

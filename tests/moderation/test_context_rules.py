@@ -174,3 +174,19 @@ def test_ego_dystonic_rule_caps_infant_thoughts_at_moderate() -> None:
     result = assess("i keep thinking about hurting the baby and it horrifies me")
     assert result.severity is Severity.MODERATE
     assert "ego_dystonic" in rule_names(result)
+
+
+def test_birth_story_near_death_is_not_ideation() -> None:
+    """'I thought I was going to die during labor' is a birth story."""
+    assert severity_of("i thought i was going to die during labor") is Severity.NONE
+
+
+def test_harm_thought_she_no_longer_rejects_is_high() -> None:
+    """An intrusive thought that 'part of me wants' is no longer OCD-like: high."""
+    text = "when he screams i picture throwing him at the wall and honestly part of me wants to"
+    assert severity_of(text) is Severity.HIGH
+
+
+def test_negation_before_a_co_occurrence_cue() -> None:
+    """'I don't want to die' stays none even for cues built from several patterns."""
+    assert severity_of("i don't want to die, i want to sleep for a week") is Severity.NONE

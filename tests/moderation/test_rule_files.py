@@ -135,3 +135,27 @@ def test_missing_rules_directory_is_refused(tmp_path: Path) -> None:
     """A path that is not a rules directory fails at load."""
     with pytest.raises(RulesError, match="not a directory"):
         load_engine(tmp_path / "nope")
+
+
+def test_all_cue_needs_every_pattern_in_one_sentence(rules_copy: Path) -> None:
+    """An 'all' cue fires only when each of its patterns matches in the same sentence."""
+    (rules_copy / "extra.toml").write_text(
+        '[[cue]]\nid = "suicide.test_all"\ncategory = "suicide"\nseverity = "high"\n'
+        "all = ['purple elephant', 'tonight']\nexamples = [\"purple elephant tonight\"]\n",
+        encoding="utf-8",
+    )
+    engine = load_engine(rules_copy)
+    assert engine.assess("the purple elephant comes tonight").severity >= Severity.HIGH
+    assert engine.assess("the purple elephant. tonight we rest").severity is Severity.NONE
+
+
+def test_all_cue_with_one_pattern_is_refused(rules_copy: Path) -> None:
+    """'all' means two or more patterns."""
+    (rules_copy / "extra.toml").write_text(
+        '[[cue]]\nid = "suicide.test_all"\ncategory = "suicide"\nseverity = "high"\n'
+        "all = ['purple elephant']\nexamples = [\"purple elephant\"]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(RulesError, match=r"extra\.toml: cue #1 \(suicide\.test_all\): "
+                                         r"'all' needs at least two patterns"):
+        load_engine(rules_copy)

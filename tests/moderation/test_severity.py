@@ -199,3 +199,16 @@ def test_severity_is_ordered() -> None:
     assert max(Severity.LOW, Severity.IMMINENT) is Severity.IMMINENT
     assert sorted(Severity) == list(Severity)
     assert Severity.HIGH == "high"
+
+
+def test_overdose_described_in_any_order_is_imminent() -> None:
+    """Ingestion, a quantity and a drug in one sentence: an overdose."""
+    text = "i just drank the whole bottle of cough syrup and took my husband's sleeping pills"
+    assert severity_of(text) is Severity.IMMINENT
+
+
+def test_ordinary_medicine_taking_is_none() -> None:
+    """Taking prescribed pills is ordinary."""
+    assert severity_of("i took the pills my OB prescribed and i'm feeling a lot better") is (
+        Severity.NONE
+    )
