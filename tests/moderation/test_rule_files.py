@@ -156,6 +156,9 @@ def test_all_cue_with_one_pattern_is_refused(rules_copy: Path) -> None:
         "all = ['purple elephant']\nexamples = [\"purple elephant\"]\n",
         encoding="utf-8",
     )
-    with pytest.raises(RulesError, match=r"extra\.toml: cue #1 \(suicide\.test_all\): "
-                                         r"'all' needs at least two patterns"):
+    with pytest.raises(
+        RulesError,
+        match=r"extra\.toml: cue #1 \(suicide\.test_all\): "
+        r"'all' needs at least two patterns",
+    ):
         load_engine(rules_copy)
