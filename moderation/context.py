@@ -41,7 +41,10 @@ RAISER_NEGATION_WINDOW_WORDS = 3
 _HIT_INDEPENDENT_SCOPES = frozenset({"sentence", "message", "conversation", "always"})
 _SENTENCE_SCOPES = frozenset({"sentence", "before_cue", "overlap"})
 _NOTHING: frozenset[str] = frozenset()
-_CLAUSE_BREAK_RE = re.compile(r"\b(?:but|pero|though|although|except)\b")
+_CLAUSE_BREAK_RE = re.compile(
+    r"\b(?:but|pero|though|although|except|and (?:i|im|the|my|she|he|it|we|they|then))\b"
+    r"|\band\W*$"
+)
 
 
 @dataclass(frozen=True, slots=True)
