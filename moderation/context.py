@@ -59,9 +59,6 @@ class Hit:
     source: int  # 0 = the message assessed, i >= 1 = recent[i - 1]
 
 
-SentenceAnchors = list[tuple[tuple[int, int], frozenset[str]]]
-
-
 @dataclass(slots=True)
 class Texts:
     """The folded message and recent messages, with per-message search caches."""
@@ -70,22 +67,10 @@ class Texts:
     # Per message, the anchor words present (see Engine._hits): lets a rule whose words are
     # absent be skipped without running its regex.
     present: Sequence[frozenset[str]] = ()
-    # Per message, its sentences with the anchors in each; worked out only when a rule needs it.
-    split: Callable[[int], SentenceAnchors] | None = None
+    # The anchors in one sentence, worked out only for sentences that hold a cue.
     anchors_in: Callable[[int, tuple[int, int]], frozenset[str]] | None = None
     cache: dict[tuple[str, int], re.Match[str] | None] = field(default_factory=dict)
-    _sentences: dict[int, SentenceAnchors] = field(default_factory=dict)
     _by_span: dict[tuple[int, tuple[int, int]], frozenset[str]] = field(default_factory=dict)
-
-    def sentences(self, source: int) -> SentenceAnchors | None:
-        if self.split is None:
-            return None
-        if source not in self._sentences:
-            spans = self.split(source)
-            self._sentences[source] = spans
-            for span, anchors in spans:
-                self._by_span[(source, span)] = anchors
-        return self._sentences[source]
 
     def sentence_anchors(self, source: int, span: tuple[int, int]) -> frozenset[str] | None:
         if self.anchors_in is None:
@@ -497,22 +482,13 @@ class ContextEvaluator:
             return None
         text = self.texts.texts[source]
         result = None
-        spans = self.texts.sentences(source)
-        if not spans or not rule.anchors:
-            spans = [((0, len(text)), _NOTHING)]
-        for span, anchors in spans:
-            # Only sentences holding one of the rule's words can match (phrases stay within
-            # a sentence).
-            if rule.anchors and anchors is not _NOTHING and rule.anchors.isdisjoint(anchors):
-                continue
-            present = anchors if anchors is not _NOTHING else None
-            for m in rule.matches(text, span[0], span[1], present):
-                if rule.kind == "raise" and self._negated(text, m.start()):
-                    continue  # "I don't have a plan"
-                result = m
-                break
-            if result is not None:
-                break
+        present = self.texts.present[source] if source < len(self.texts.present) else None
+        # Only the alternatives whose words are in the message are run.
+        for m in rule.matches(text, 0, len(text), present):
+            if rule.kind == "raise" and self._negated(text, m.start()):
+                continue  # "I don't have a plan"
+            result = m
+            break
         self.texts.cache[key] = result
         return result
 

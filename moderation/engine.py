@@ -132,7 +132,6 @@ class Engine:
         texts = Texts(
             [f.text for f in folded],
             [self._present(k) for k in keys],
-            lambda source: self._sentence_anchors(folded[source], keys[source]),
             lambda source, span: self._anchors_in(folded[source].text, span, keys[source]),
         )
         evaluator = ContextEvaluator(self.context, texts)
@@ -272,14 +271,6 @@ class Engine:
     def _anchors_in(self, text: str, span: tuple[int, int], keys: set[str]) -> frozenset[str]:
         here = set(_WORD_RE.findall(text, span[0], span[1])) & keys
         return frozenset().union(*[self._relevant[word][0] for word in here])
-
-    def _sentence_anchors(
-        self, folded: Folded, keys: set[str]
-    ) -> list[tuple[tuple[int, int], frozenset[str]]]:
-        """Each sentence with the anchors in it (only for messages with hits)."""
-        if folded.sentences is None:
-            folded.sentences = _sentences(folded.text)
-        return [(span, self._anchors_in(folded.text, span, keys)) for span in folded.sentences]
 
     def _present(self, keys: set[str]) -> frozenset[str]:
         anchors: set[str] = set()
