@@ -55,7 +55,8 @@ class Hit:
     start: int
     end: int
     sentence: tuple[int, int]
-    third_party: bool
+    # Whether the cue is about someone else; None until a rule asks (see Texts.subject).
+    third_party: bool | None
     source: int  # 0 = the message assessed, i >= 1 = recent[i - 1]
 
 
@@ -69,6 +70,8 @@ class Texts:
     present: Sequence[frozenset[str]] = ()
     # The anchors in one sentence, worked out only for sentences that hold a cue.
     anchors_in: Callable[[int, tuple[int, int]], frozenset[str]] | None = None
+    # Who a hit is about, worked out only when a rule depends on it.
+    subject: Callable[[Hit], bool] | None = None
     cache: dict[tuple[str, int], re.Match[str] | None] = field(default_factory=dict)
     _by_span: dict[tuple[int, tuple[int, int]], frozenset[str]] = field(default_factory=dict)
 
@@ -151,12 +154,14 @@ class ContextRule:
             return rank > self.to.rank if self.to is not None else (self.by > 0 and rank > 0)
         return rank < self.to.rank if self.to is not None else (self.by > 0 and rank < 4)
 
-    def applies_now(self, third_party: bool, rank: int) -> bool:
-        if self.subject == "third" and not third_party:
+    def applies_now(self, third_party: Callable[[], bool], rank: int) -> bool:
+        if not self.min_rank <= rank <= self.max_rank:
             return False
-        if self.subject == "self" and third_party:
-            return False
-        return self.min_rank <= rank <= self.max_rank
+        if self.subject == "third":
+            return third_party()
+        if self.subject == "self":
+            return not third_party()
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,13 +354,23 @@ class ContextEvaluator:
         severity = base
         effects: list[ContextEffect] = []
         texts = self.texts
+        known: list[bool] = []
+
+        def third_party() -> bool:
+            if not known:
+                if hit.third_party is not None:
+                    known.append(hit.third_party)
+                else:
+                    known.append(texts.subject(hit) if texts.subject is not None else False)
+            return known[0]
+
         in_message = texts.present[hit.source] if hit.source < len(texts.present) else None
         in_sentence = texts.sentence_anchors(hit.source, hit.sentence)
         if in_sentence is None:
             in_message = None
         for rule in lowerers:
             rank = severity.rank
-            if not rule.applies_now(hit.third_party, rank) or not rule.can_move(rank):
+            if not rule.applies_now(third_party, rank) or not rule.can_move(rank):
                 continue
             if rule.anchors and in_message is not None:
                 # The rule's words are absent from where it looks: it cannot match.
@@ -381,7 +396,7 @@ class ContextEvaluator:
         sources = tuple(range(len(self.texts.texts))) if hit.source == 0 else (0,)
         for rule in raisers:
             rank = severity.rank
-            if not rule.applies_now(hit.third_party, rank) or not rule.can_move(rank):
+            if not rule.applies_now(third_party, rank) or not rule.can_move(rank):
                 continue
             matched = self._find(rule, hit, sources)
             if matched is None:
