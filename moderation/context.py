@@ -41,7 +41,10 @@ RAISER_NEGATION_WINDOW_WORDS = 3
 _HIT_INDEPENDENT_SCOPES = frozenset({"sentence", "message", "conversation", "always"})
 _SENTENCE_SCOPES = frozenset({"sentence", "before_cue", "overlap"})
 _NOTHING: frozenset[str] = frozenset()
-_CLAUSE_BREAK_RE = re.compile(r"\b(?:but|pero|though|although|except)\b")
+_CLAUSE_BREAK_RE = re.compile(
+    r"\b(?:but|pero|though|although|except|and (?:i|im|the|my|she|he|it|we|they|then))\b"
+    r"|\band\W*$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +55,9 @@ class Hit:
     start: int
     end: int
     sentence: tuple[int, int]
-    third_party: bool
+    # Whether the cue is about someone else; None until a rule asks (see Texts.subject).
+    third_party: bool | None
     source: int  # 0 = the message assessed, i >= 1 = recent[i - 1]
-
-
-SentenceAnchors = list[tuple[tuple[int, int], frozenset[str]]]
 
 
 @dataclass(slots=True)
@@ -67,22 +68,12 @@ class Texts:
     # Per message, the anchor words present (see Engine._hits): lets a rule whose words are
     # absent be skipped without running its regex.
     present: Sequence[frozenset[str]] = ()
-    # Per message, its sentences with the anchors in each; worked out only when a rule needs it.
-    split: Callable[[int], SentenceAnchors] | None = None
+    # The anchors in one sentence, worked out only for sentences that hold a cue.
     anchors_in: Callable[[int, tuple[int, int]], frozenset[str]] | None = None
+    # Who a hit is about, worked out only when a rule depends on it.
+    subject: Callable[[Hit], bool] | None = None
     cache: dict[tuple[str, int], re.Match[str] | None] = field(default_factory=dict)
-    _sentences: dict[int, SentenceAnchors] = field(default_factory=dict)
     _by_span: dict[tuple[int, tuple[int, int]], frozenset[str]] = field(default_factory=dict)
-
-    def sentences(self, source: int) -> SentenceAnchors | None:
-        if self.split is None:
-            return None
-        if source not in self._sentences:
-            spans = self.split(source)
-            self._sentences[source] = spans
-            for span, anchors in spans:
-                self._by_span[(source, span)] = anchors
-        return self._sentences[source]
 
     def sentence_anchors(self, source: int, span: tuple[int, int]) -> frozenset[str] | None:
         if self.anchors_in is None:
@@ -163,12 +154,14 @@ class ContextRule:
             return rank > self.to.rank if self.to is not None else (self.by > 0 and rank > 0)
         return rank < self.to.rank if self.to is not None else (self.by > 0 and rank < 4)
 
-    def applies_now(self, third_party: bool, rank: int) -> bool:
-        if self.subject == "third" and not third_party:
+    def applies_now(self, third_party: Callable[[], bool], rank: int) -> bool:
+        if not self.min_rank <= rank <= self.max_rank:
             return False
-        if self.subject == "self" and third_party:
-            return False
-        return self.min_rank <= rank <= self.max_rank
+        if self.subject == "third":
+            return third_party()
+        if self.subject == "self":
+            return not third_party()
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,13 +354,23 @@ class ContextEvaluator:
         severity = base
         effects: list[ContextEffect] = []
         texts = self.texts
+        known: list[bool] = []
+
+        def third_party() -> bool:
+            if not known:
+                if hit.third_party is not None:
+                    known.append(hit.third_party)
+                else:
+                    known.append(texts.subject(hit) if texts.subject is not None else False)
+            return known[0]
+
         in_message = texts.present[hit.source] if hit.source < len(texts.present) else None
         in_sentence = texts.sentence_anchors(hit.source, hit.sentence)
         if in_sentence is None:
             in_message = None
         for rule in lowerers:
             rank = severity.rank
-            if not rule.applies_now(hit.third_party, rank) or not rule.can_move(rank):
+            if not rule.applies_now(third_party, rank) or not rule.can_move(rank):
                 continue
             if rule.anchors and in_message is not None:
                 # The rule's words are absent from where it looks: it cannot match.
@@ -393,7 +396,7 @@ class ContextEvaluator:
         sources = tuple(range(len(self.texts.texts))) if hit.source == 0 else (0,)
         for rule in raisers:
             rank = severity.rank
-            if not rule.applies_now(hit.third_party, rank) or not rule.can_move(rank):
+            if not rule.applies_now(third_party, rank) or not rule.can_move(rank):
                 continue
             matched = self._find(rule, hit, sources)
             if matched is None:
@@ -494,22 +497,13 @@ class ContextEvaluator:
             return None
         text = self.texts.texts[source]
         result = None
-        spans = self.texts.sentences(source)
-        if not spans or not rule.anchors:
-            spans = [((0, len(text)), _NOTHING)]
-        for span, anchors in spans:
-            # Only sentences holding one of the rule's words can match (phrases stay within
-            # a sentence).
-            if rule.anchors and anchors is not _NOTHING and rule.anchors.isdisjoint(anchors):
-                continue
-            present = anchors if anchors is not _NOTHING else None
-            for m in rule.matches(text, span[0], span[1], present):
-                if rule.kind == "raise" and self._negated(text, m.start()):
-                    continue  # "I don't have a plan"
-                result = m
-                break
-            if result is not None:
-                break
+        present = self.texts.present[source] if source < len(self.texts.present) else None
+        # Only the alternatives whose words are in the message are run.
+        for m in rule.matches(text, 0, len(text), present):
+            if rule.kind == "raise" and self._negated(text, m.start()):
+                continue  # "I don't have a plan"
+            result = m
+            break
         self.texts.cache[key] = result
         return result
 

@@ -117,23 +117,29 @@ class Engine:
             _check_text(message, f"recent[{i}]")
 
         folded = [self._fold(text)]
-        current, current_keys = self._hits(folded[0], 0)
+        current, current_keys, current_present = self._hits(folded[0], 0)
         if not current and not recent_list:
             return Assessment(Severity.NONE)
         found = list(current)
         keys = [current_keys]
+        presents = [current_present]
         for source, message in enumerate(recent_list, start=1):
             folded.append(self._fold(message))
-            more, more_keys = self._hits(folded[source], source)
+            more, more_keys, more_present = self._hits(folded[source], source)
             found.extend(more)
             keys.append(more_keys)
+            presents.append(more_present)
         if not found:
             return Assessment(Severity.NONE)
         texts = Texts(
             [f.text for f in folded],
-            [self._present(k) for k in keys],
-            lambda source: self._sentence_anchors(folded[source], keys[source]),
+            [
+                frozenset(p) if p is not None else self._present(k)
+                for k, p in zip(keys, presents, strict=True)
+            ],
             lambda source, span: self._anchors_in(folded[source].text, span, keys[source]),
+            lambda hit: self._third_party(folded[hit.source].text, hit.start, hit.end,
+                                          hit.sentence),
         )
         evaluator = ContextEvaluator(self.context, texts)
         evidence: list[Evidence] = []
@@ -203,8 +209,11 @@ class Engine:
         folded.words = words
         return folded
 
-    def _hits(self, folded: Folded, source: int) -> tuple[list[_Found], set[str]]:
-        """Cue matches in ``folded``, and the message's words that carry an anchor."""
+    def _hits(
+        self, folded: Folded, source: int
+    ) -> tuple[list[_Found], set[str], set[str] | None]:
+        """Cue matches, the message's words that carry an anchor, and (if worked out) the
+        anchors present."""
         text = folded.text
         # Set algebra runs in C: the Python loops below only see the few words that can start
         # a cue ("kill", "pills"), never every word of the message.
@@ -213,12 +222,12 @@ class Engine:
         keys = words & relevant.keys()
         cue_keys = keys & self._cue_words
         found: list[_Found] = []
+        present: set[str] | None = None
         if not cue_keys and not self._unanchored:
-            return found, keys
+            return found, keys, present
         # A part also needs a word of its second group ("thoughts of" AND "hurting" AND
         # "baby"); most candidates fail here, before any regex runs.
         possible: dict[int, list[str]] = {p: [] for p in self._unanchored}
-        present: set[str] | None = None
         for word in cue_keys:
             for part_index, also in relevant[word][1]:
                 if also:
@@ -236,7 +245,7 @@ class Engine:
                 else:
                     possible[part_index] = [word]
         if not possible:
-            return found, keys
+            return found, keys, present
         sentences = folded.sentences = _sentences(text)
         for part_index, triggers in possible.items():
             i, part = self._parts[part_index]
@@ -264,22 +273,13 @@ class Engine:
                         # The evidence is the first pattern's match, so context rules (a
                         # negation just before it) read it as they would a simple cue.
                         break
-                    third = self._third_party(text, start, end, sentence)
-                    hit = Hit(i, start, end, sentence, third, source)
+                    hit = Hit(i, start, end, sentence, None, source)
                     found.append(_Found(hit, self.cues[i], folded))
-        return found, keys
+        return found, keys, present
 
     def _anchors_in(self, text: str, span: tuple[int, int], keys: set[str]) -> frozenset[str]:
         here = set(_WORD_RE.findall(text, span[0], span[1])) & keys
         return frozenset().union(*[self._relevant[word][0] for word in here])
-
-    def _sentence_anchors(
-        self, folded: Folded, keys: set[str]
-    ) -> list[tuple[tuple[int, int], frozenset[str]]]:
-        """Each sentence with the anchors in it (only for messages with hits)."""
-        if folded.sentences is None:
-            folded.sentences = _sentences(folded.text)
-        return [(span, self._anchors_in(folded.text, span, keys)) for span in folded.sentences]
 
     def _present(self, keys: set[str]) -> frozenset[str]:
         anchors: set[str] = set()
