@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from app import attendance, group_sessions, messages
 from app.clock import Clock, SystemClock
+from app.notifications.dispatcher import Dispatcher
 from app.ratelimits import RateLimits
 from app.realtime.broker import broker_from_url
 from app.realtime.hub import Hub
@@ -26,7 +27,17 @@ from app.realtime.presence import MemoryPresence, PresenceStore
 from app.services import Services
 from app.settings import Settings
 from app.storage.database import Database
-from app.web import admin, api, audit_pages, moderation_api, pages, ws
+from app.web import (
+    admin,
+    api,
+    audit_pages,
+    clinician,
+    moderation_api,
+    pages,
+    risk_admin,
+    staff_ws,
+    ws,
+)
 from app.web import group_sessions as group_session_pages
 from app.web.errors import handlers
 
@@ -91,6 +102,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         await hub.start()
         upkeep = asyncio.create_task(group_sessions.upkeep_loop(svc), name="session-upkeep")
         app.state.services = svc
+        dispatcher = Dispatcher(svc)
+        svc.outbox_written = dispatcher.wake.set
+        await dispatcher.start()
+        app.state.dispatcher = dispatcher
+        if not settings.smtp_host:
+            log.warning("VILLAGE_SMTP_HOST is not set: escalations reach clinicians live only")
         log.info(
             "Village ready: database=%s broker=%s",
             _redact(settings.database_url),
@@ -102,6 +119,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             upkeep.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await upkeep
+            await dispatcher.aclose()
             await hub.aclose()
             await attendance.drain()
             await hub.presence.aclose()
@@ -116,6 +134,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *audit_pages.routes,
         *group_session_pages.routes,
         *ws.routes,
+        *clinician.routes,
+        *staff_ws.routes,
+        *risk_admin.routes,
         Mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static"),
     ]
     return Starlette(

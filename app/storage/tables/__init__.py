@@ -16,6 +16,12 @@ SQLModel.metadata.naming_convention = {
 
 from app.storage.tables.accounts import LoginSession, User
 from app.storage.tables.audit import AuditEntry
+from app.storage.tables.escalations import (
+    Escalation,
+    GroupRiskThresholds,
+    Notification,
+    OrgRiskSettings,
+)
 from app.storage.tables.facilitation import Flag, MemberMute, MessageReport, RoomControl
 from app.storage.tables.group_sessions import (
     AttendanceRecord,
@@ -33,8 +39,10 @@ __all__ = [
     "AttendanceRecord",
     "AuditEntry",
     "ConnectionInterval",
+    "Escalation",
     "Flag",
     "Group",
+    "GroupRiskThresholds",
     "GroupSession",
     "GroupSettings",
     "Invite",
@@ -44,6 +52,8 @@ __all__ = [
     "Message",
     "MessageReport",
     "NoteAddendum",
+    "Notification",
+    "OrgRiskSettings",
     "Organisation",
     "Room",
     "RoomControl",
