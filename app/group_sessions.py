@@ -175,8 +175,20 @@ async def _facilitator_present(svc: Services, room_id: int) -> bool:
     return any(c.get("role") == "facilitator" for c in await svc.hub.presence.members(room_id))
 
 
-async def ensure_room_open(svc: Services, access: RoomAccess) -> None:
-    """Raise RoomClosed when a member writes in a closed room. Called from the send path."""
+def _may_be_risk(body: str) -> bool:
+    """Any risk cue at all (or an engine failure): the message must reach the risk path."""
+    from moderation import Severity, assess
+
+    try:
+        return assess(body).severity >= Severity.LOW
+    except Exception:
+        return True
+
+
+async def ensure_room_open(svc: Services, access: RoomAccess, body: str) -> None:
+    """Raise RoomClosed when a member writes in a closed room. Called from the send path.
+    A message with any risk cue is never refused here: it goes on to be screened, held for
+    the care team if need be, and escalated, whatever the room's hours."""
     if access.room.kind != "group" or access.is_staff:
         return
     group_id: int = access.group.id  # type: ignore[assignment]
@@ -187,6 +199,8 @@ async def ensure_room_open(svc: Services, access: RoomAccess) -> None:
         if await store.live_session(s, group_id) is not None:
             return
     if await _facilitator_present(svc, access.room.id):  # type: ignore[arg-type]
+        return
+    if _may_be_risk(body):
         return
     raise RoomClosed(await closed_message(svc, group_id))
 

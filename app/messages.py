@@ -97,7 +97,7 @@ async def send_message(svc: Services, access: RoomAccess, client_id: str, body: 
     verdict = None
     client_id = validate_client_id(client_id)
     body = validate_body(svc, body)
-    await group_sessions.ensure_room_open(svc, access)  # read-only between sessions
+    await group_sessions.ensure_room_open(svc, access, body)  # read-only between sessions
     user = access.user
     try:
         async with svc.db.transaction() as s:

@@ -127,6 +127,22 @@ def test_room_is_read_only_between_sessions(
         assert recv_until(a, "ack")["client_id"] == "c4"
 
 
+def test_a_risk_message_is_never_refused_by_a_closed_room(
+    app_client: TestClient, world: World, clock: FakeClock
+) -> None:
+    """At 3 a.m. in a closed room, words of risk still go through to the care team."""
+    _setup(world, clock, "live_only")
+    with _ws(app_client, world, "amara") as a:
+        joined(a)
+        send(a, "i have the pills counted out", "r1")
+        ack = recv_until(a, "ack")
+        assert ack["client_id"] == "r1"
+        mine = recv_until(a, "message")
+        assert mine["client_id"] == "r1" and mine["status"] == "held"
+        send(a, "good night everyone", "r2")
+        assert recv_until(a, "error")["code"] == "room_closed"
+
+
 def test_room_always_open_by_default(app_client: TestClient, world: World) -> None:
     """Without the live-only setting, members can write at any time."""
     with _ws(app_client, world, "bea") as b:
