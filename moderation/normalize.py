@@ -181,6 +181,10 @@ class Folder:
         self._emoji_re = (
             re.compile("|".join(re.escape(k) for k in keys)) if keys else None
         )
+        # Characters that need more than dropping apostrophes: emoji, combining accents,
+        # variation selectors and zero-width joiners.
+        firsts = "".join(sorted({re.escape(k[0]) for k in keys}))
+        self._special_re = re.compile(f"[{firsts}{_DELETE.replace(chr(39), '')}]")
 
     def fold(self, text: str, squeeze: bool = False) -> Folded:
         """Fold ``text``; ``squeeze`` also restores stretched words ("diiie" -> "die").
@@ -198,29 +202,23 @@ class Folder:
             # characters need it.
             lowered = _NON_ASCII_RE.sub(_translate_char, lowered)
         hints = _hints(lowered, ascii_only, squeeze)
-        if ascii_only and not hints:
-            # The fast path: at most apostrophes to drop, mapped back only if ever asked.
+        fixes = self._token_fixes(lowered, hints) if hints else []
+        special = not ascii_only and self._special_re.search(lowered) is not None
+        if not fixes and not special:
+            # The fast path ("3am" needs no fix, accents are already folded): at most
+            # apostrophes to drop, mapped back only if a span is ever asked for.
             if "'" in lowered:
                 return Folded(text, lowered.replace("'", ""), None, lowered)
             return Folded(text, lowered)
-        replacements = self._replacements(lowered, hints)
-        if not replacements:
-            return Folded(text, lowered)
-        return _apply(text, lowered, replacements)
-
-    def _replacements(self, t: str, hints: list[int]) -> list[tuple[int, int, str]]:
-        found: list[tuple[int, int, str]] = []
-        if "'" in t or not t.isascii():
-            found.extend((m.start(), m.end(), "") for m in _DELETE_RE.finditer(t))
-            if self._emoji_re is not None and not t.isascii():
-                found.extend(
-                    (m.start(), m.end(), self._emoji[m.group()])
-                    for m in self._emoji_re.finditer(t)
-                )
-        if hints:
-            found.extend(self._token_fixes(t, hints))
+        found = [(m.start(), m.end(), "") for m in _DELETE_RE.finditer(lowered)]
+        if special and self._emoji_re is not None:
+            found.extend(
+                (m.start(), m.end(), self._emoji[m.group()])
+                for m in self._emoji_re.finditer(lowered)
+            )
+        found.extend(fixes)
         found.sort()
-        return found
+        return _apply(text, lowered, found)
 
     def _token_fixes(self, t: str, hints: list[int]) -> list[tuple[int, int, str]]:
         fixes: list[tuple[int, int, str]] = []
