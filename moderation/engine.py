@@ -246,22 +246,23 @@ class Engine:
                     possible[part_index] = [word]
         if not possible:
             return found, keys, present
-        sentences = folded.sentences = _sentences(text)
+        around: dict[int, tuple[int, int]] = {}
         for part_index, triggers in possible.items():
             i, part = self._parts[part_index]
             # Run the regex only on the sentences where its words occur (str.find is C-fast;
             # a find inside a longer word only widens the search, it never hides a match).
-            indexes: set[int] = set()
+            spans: set[tuple[int, int]] = set()
             for word in triggers:
                 pos = text.find(word)
                 while pos != -1:
-                    indexes.add(_sentence_index(sentences, pos))
+                    if pos not in around:
+                        around[pos] = _sentence_around(text, pos)
+                    spans.add(around[pos])
                     pos = text.find(word, pos + 1)
             if not triggers:
-                indexes = set(range(len(sentences)))
+                spans = set(_sentences(text))
             cue = self.cues[i]
-            for index in sorted(indexes):
-                sentence = sentences[index]
+            for sentence in sorted(spans):
                 for m in part.regex.finditer(text, sentence[0], sentence[1]):
                     start, end = m.span()
                     if start == end:
@@ -348,11 +349,23 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _sentence_index(sentences: list[tuple[int, int]], pos: int) -> int:
-    for index, span in enumerate(sentences):
-        if pos < span[1]:
-            return index
-    return len(sentences) - 1
+def _sentence_around(text: str, pos: int) -> tuple[int, int]:
+    """The sentence holding ``pos``, found by looking outwards from it (cheaper than
+    splitting a whole message when only one or two words matter)."""
+    start = 0
+    limit = pos
+    while True:
+        j = max(text.rfind(".", 0, limit), text.rfind("!", 0, limit), text.rfind("?", 0, limit),
+                text.rfind(";", 0, limit), text.rfind("\n", 0, limit))
+        if j < 0:
+            break
+        after = text[j + 1:j + 2]
+        if text[j] == "\n" or not after or after.isspace() or after == '"':
+            start = j + 1
+            break
+        limit = j  # "101.2" or "e.g": not a sentence end, keep looking
+    m = _SENTENCE_END_RE.search(text, pos)
+    return start, (m.start() if m else len(text))
 
 
 def _is_word_char(ch: str) -> bool:

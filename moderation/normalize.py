@@ -131,7 +131,6 @@ class Folded:
     _edits: tuple[Edit, ...] | None = ()
     _lowered: str = ""
     words: set[str] = field(default_factory=set)  # filled in by the engine
-    sentences: list[tuple[int, int]] | None = None  # likewise, when needed
 
     @property
     def edits(self) -> tuple[Edit, ...]:
