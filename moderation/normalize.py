@@ -45,10 +45,6 @@ _TRANSLATION = _build_translation()
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
 
 
-def _translate_char(m: re.Match[str]) -> str:
-    ch = m.group()
-    return _TRANSLATION.get(ord(ch), ch)
-
 # Deleted outright: apostrophes (rules are written "im", "dont"), combining accents, emoji
 # variation selectors, zero-width joiners and skin-tone modifiers.
 _DELETE = "'\u0300-\u036f\ufe0e\ufe0f\u200b\u200c\u200d\U0001f3fb-\U0001f3ff"
@@ -181,9 +177,10 @@ class Folder:
             re.compile("|".join(re.escape(k) for k in keys)) if keys else None
         )
         # Characters that need more than dropping apostrophes: emoji, combining accents,
-        # variation selectors and zero-width joiners.
-        firsts = "".join(sorted({re.escape(k[0]) for k in keys}))
-        self._special_re = re.compile(f"[{firsts}{_DELETE.replace(chr(39), '')}]")
+        # variation selectors, zero-width joiners and skin tones.
+        deleted = {chr(c) for c in range(0x300, 0x370)} | set("\ufe0e\ufe0f\u200b\u200c\u200d")
+        deleted |= {chr(c) for c in range(0x1F3FB, 0x1F400)}
+        self._special_chars = frozenset({k[0] for k in keys} | deleted)
 
     def fold(self, text: str, squeeze: bool = False) -> Folded:
         """Fold ``text``; ``squeeze`` also restores stretched words ("diiie" -> "die").
@@ -196,13 +193,24 @@ class Folder:
             # A few characters lowercase to two ("İ"); keep the first so offsets stay 1:1.
             lowered = "".join(c.lower()[0] for c in text)
         ascii_only = lowered.isascii()
+        special = False
         if not ascii_only:
             # str.translate walks every character through a dict; only the few non-ASCII
-            # characters need it.
-            lowered = _NON_ASCII_RE.sub(_translate_char, lowered)
+            # characters need it. Emoji and combining marks are noted on the way.
+            seen_special: list[str] = []
+            special_chars = self._special_chars
+
+            def translate(m: re.Match[str]) -> str:
+                ch = m.group()
+                if ch in special_chars:
+                    seen_special.append(ch)
+                    return ch
+                return _TRANSLATION.get(ord(ch), ch)
+
+            lowered = _NON_ASCII_RE.sub(translate, lowered)
+            special = bool(seen_special)
         hints = _hints(lowered, ascii_only, squeeze)
         fixes = self._token_fixes(lowered, hints) if hints else []
-        special = not ascii_only and self._special_re.search(lowered) is not None
         if not fixes and not special:
             # The fast path ("3am" needs no fix, accents are already folded): at most
             # apostrophes to drop, mapped back only if a span is ever asked for.
