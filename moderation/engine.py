@@ -297,6 +297,8 @@ class Engine:
         if ctx.third_in_cue.search(cue_text):
             return True
         lookback = max(sentence[0], start - SUBJECT_LOOKBACK_CHARS)
+        # The subject must be in the same clause: "i'm alone with the baby, bleeding" is hers.
+        lookback = max(lookback, text.rfind(",", lookback, start) + 1)
         last_first = max((m.end() for m in ctx.first_person.finditer(text, lookback, start)),
                          default=-1)
         last_third = max((m.end() for m in ctx.third_party_subject.finditer(text, lookback,
