@@ -117,6 +117,7 @@ class ContextRule:
     # anchor -> indexes of the parts it indexes; parts without anchors always run.
     part_index: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     always_parts: tuple[int, ...] = ()
+    part_groups: tuple[tuple[frozenset[str], ...], ...] = ()
 
     def matches(
         self, text: str, start: int, end: int, present: frozenset[str] | None
@@ -127,7 +128,11 @@ class ContextRule:
             hits = set(self.always_parts)
             for anchor in present.intersection(self.part_index):
                 hits.update(self.part_index[anchor])
-            chosen = sorted(hits)
+            # Every other required word group of the alternative must be present too.
+            chosen = sorted(
+                i for i in hits
+                if all(not present.isdisjoint(group) for group in self.part_groups[i])
+            )
         for index in chosen:
             yield from self.parts[index][0].finditer(text, start, end)
 
@@ -296,6 +301,9 @@ def _rule(
         examples=tuple(examples),
         anchors=_required_anchors(entry["pattern"], terms) if needs_pattern else frozenset(),
         parts=(parts := _parts(entry["pattern"], terms, where) if needs_pattern else ()),
+        part_groups=tuple(
+            tuple(required_sets(regex.pattern)[1:4]) for regex, _ in parts
+        ),
         part_index=_index_parts(parts),
         always_parts=tuple(i for i, (_, anchors) in enumerate(parts) if not anchors),
         min_rank=severity("min_base", Severity.NONE).rank,

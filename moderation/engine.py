@@ -86,6 +86,8 @@ class Engine:
             universe.update(rule.anchors)
             for _, anchors in rule.parts:
                 universe.update(anchors)
+            for groups in rule.part_groups:
+                universe.update(*groups)
         self._by_anchor = {a: tuple(v) for a, v in by_anchor.items()}
         self._prefixes = frozenset(a for a in universe if not a.endswith(WORD_END))
         self._whole_words = frozenset(a for a in universe if a.endswith(WORD_END))
