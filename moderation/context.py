@@ -378,7 +378,9 @@ class ContextEvaluator:
             in_message = None
         for rule in lowerers:
             rank = severity.rank
-            if not rule.applies_now(third_party, rank) or not rule.can_move(rank):
+            # A latent cue (base none) is still dismissed by a lowering rule ("I'm not going
+            # to do it"), so nothing can raise it afterwards.
+            if not rule.applies_now(third_party, rank) or not (rule.can_move(rank) or rank == 0):
                 continue
             if rule.anchors and in_message is not None:
                 # The rule's words are absent from where it looks: it cannot match.
@@ -389,6 +391,12 @@ class ContextEvaluator:
             if matched is None:
                 continue
             new = rule.target(severity)
+            if rank == 0:
+                effects.append(
+                    ContextEffect(rule.name, "lowered", severity, severity, matched[1],
+                                  source_label(matched[0]))
+                )
+                break
             if new < severity:
                 effects.append(
                     ContextEffect(rule.name, "lowered", severity, new, matched[1],

@@ -378,7 +378,11 @@ def _is_word_char(ch: str) -> bool:
 
 def _combine(evidence: list[Evidence]) -> Assessment:
     # A latent cue (base severity none) is only evidence if context raised it.
-    evidence = [e for e in evidence if e.base_severity is not Severity.NONE or e.context]
+    evidence = [
+        e for e in evidence
+        if e.base_severity is not Severity.NONE
+        or any(c.direction == "raised" for c in e.context)
+    ]
     # Overlapping cues of one category describe one statement: keep the most severe.
     evidence.sort(key=lambda e: (-e.severity.rank, -e.base_severity.rank, e.start))
     kept: list[Evidence] = []

@@ -43,3 +43,9 @@ def test_veiled_intent_is_nothing_alone_but_an_emergency_with_the_means() -> Non
     assert alone.severity is Severity.NONE
     assert alone.evidence == ()
     assert severity_of("i'm going to do it", recent=("i have the pills",)) is Severity.IMMINENT
+
+
+def test_denied_veiled_intent_is_not_raised() -> None:
+    """'I'm not going to do it' is not raised by pills mentioned elsewhere."""
+    result = assess("i'm not going to do it", recent=("i have the pills",))
+    assert result.severity is Severity.NONE
