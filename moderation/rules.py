@@ -27,7 +27,8 @@ DEFAULT_RULES_DIR = Path(__file__).with_name("rules")
 SPECIAL_FILES = ("terms.toml", "lexicon.toml", "context.toml")
 
 STAGES = (
-    "distress", "intrusive", "ideation", "method", "intent", "plan", "behaviour", "sign", "threat"
+    "distress", "intrusive", "passive", "ideation", "method", "intent", "plan", "behaviour", "sign",
+    "threat",
 )
 CUE_FIELDS = {
     "id": "required: unique name, e.g. suicide.active_ideation",
