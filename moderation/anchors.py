@@ -44,8 +44,7 @@ def required_sets(pattern: str) -> list[Anchors]:
     except re.error:
         return []
     candidates = _candidates(list(tree), at_word_start=True)
-    usable = [c for c in candidates
-              if min(len(a.rstrip(WORD_END)) for a in c) >= MIN_ANCHOR_CHARS]
+    usable = [c for c in candidates if min(len(a.rstrip(WORD_END)) for a in c) >= MIN_ANCHOR_CHARS]
     return sorted(usable, key=_quality, reverse=True)
 
 
@@ -102,8 +101,9 @@ def _quality(anchors: Anchors) -> tuple[bool, bool, int, int]:
         min(len(w) for w in words) >= MIN_ANCHOR_CHARS,
         not any(w in _COMMON for w in words),
         # A whole word is as selective as a prefix two letters longer.
-        min(len(w) + (2 if a.endswith(WORD_END) else 0) for w, a in zip(words, anchors,
-                                                                          strict=True)),
+        min(
+            len(w) + (2 if a.endswith(WORD_END) else 0) for w, a in zip(words, anchors, strict=True)
+        ),
         -len(anchors),
     )
 
@@ -129,8 +129,10 @@ def _leading(items: list[tuple[Any, Any]]) -> Anchors | None:
         if op is sre.LITERAL and _is_word(chr(av)):
             prefix += chr(av)
             continue
-        if _non_word_class(op, av) or _is_repeat_of_non_word(op, av) or (
-            op is sre.AT and av in _WORD_START_ATS
+        if (
+            _non_word_class(op, av)
+            or _is_repeat_of_non_word(op, av)
+            or (op is sre.AT and av in _WORD_START_ATS)
         ):
             return frozenset({prefix + WORD_END})
         inner: list[Anchors | None] = []
@@ -180,8 +182,11 @@ def _candidates(items: list[tuple[Any, Any]], at_word_start: bool) -> list[Ancho
                 word = ""
                 collecting = _ends_non_word([(op, av)])
                 continue
-        flush(complete=_non_word_class(op, av) or _is_repeat_of_non_word(op, av)
-              or (op is sre.AT and av in _WORD_START_ATS))
+        flush(
+            complete=_non_word_class(op, av)
+            or _is_repeat_of_non_word(op, av)
+            or (op is sre.AT and av in _WORD_START_ATS)
+        )
         if op is sre.AT:
             collecting = av in _WORD_START_ATS
         elif op in (sre.ASSERT, sre.ASSERT_NOT):

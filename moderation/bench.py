@@ -71,8 +71,11 @@ def make_messages(count: int, seed: int = 7) -> list[str]:
     for _ in range(count):
         parts: list[str] = []
         roll = rng.random()
-        for share, pool in ((RISKY_SHARE, risky), (HARD_NEGATIVE_SHARE, hard),
-                            (DISTRESS_SHARE, distress)):
+        for share, pool in (
+            (RISKY_SHARE, risky),
+            (HARD_NEGATIVE_SHARE, hard),
+            (DISTRESS_SHARE, distress),
+        ):
             if roll < share:
                 parts.append(rng.choice(pool))
                 break

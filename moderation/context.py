@@ -32,9 +32,26 @@ from moderation.rules import STAGES, Cue, compile_pattern, expand, read_toml, sp
 SCOPES = ("before_cue", "overlap", "sentence", "message", "conversation", "quoted", "always")
 SUBJECTS = ("any", "self", "third")
 RULE_FIELDS = {
-    "name", "kind", "scope", "pattern", "to", "by", "applies_to", "stages", "subject",
-    "min_base", "max_base", "requires", "requires_scope", "unless", "unless_scope",
-    "window_words", "implies_category", "examples", "note", "cues",
+    "name",
+    "kind",
+    "scope",
+    "pattern",
+    "to",
+    "by",
+    "applies_to",
+    "stages",
+    "subject",
+    "min_base",
+    "max_base",
+    "requires",
+    "requires_scope",
+    "unless",
+    "unless_scope",
+    "window_words",
+    "implies_category",
+    "examples",
+    "note",
+    "cues",
 }
 NEGATION_RULE = "negation"
 RAISER_NEGATION_WINDOW_WORDS = 3
@@ -133,7 +150,8 @@ class ContextRule:
                 hits.update(self.part_index[anchor])
             # Every other required word group of the alternative must be present too.
             chosen = sorted(
-                i for i in hits
+                i
+                for i in hits
                 if all(not present.isdisjoint(group) for group in self.part_groups[i])
             )
         for index in chosen:
@@ -248,16 +266,18 @@ def _rule(
             return Severity(entry[key])
         except ValueError:
             allowed = ", ".join(s.value for s in Severity)
-            raise RulesError(f"{where}: unknown severity {entry[key]!r} in {key!r} "
-                             f"(expected one of: {allowed})") from None
+            raise RulesError(
+                f"{where}: unknown severity {entry[key]!r} in {key!r} (expected one of: {allowed})"
+            ) from None
 
     def category(value: Any) -> Category:
         try:
             return Category(value)
         except ValueError:
             allowed = ", ".join(c.value for c in Category)
-            raise RulesError(f"{where}: unknown category {value!r} "
-                             f"(expected one of: {allowed})") from None
+            raise RulesError(
+                f"{where}: unknown category {value!r} (expected one of: {allowed})"
+            ) from None
 
     def optional_regex(key: str) -> re.Pattern[str] | None:
         if key not in entry:
@@ -297,14 +317,13 @@ def _rule(
         unless=optional_regex("unless"),
         unless_scope=entry.get("unless_scope", "sentence"),
         window_words=int(entry.get("window_words", 4)),
-        implies_category=category(entry["implies_category"]) if "implies_category" in entry
+        implies_category=category(entry["implies_category"])
+        if "implies_category" in entry
         else None,
         examples=tuple(examples),
         anchors=_required_anchors(entry["pattern"], terms) if needs_pattern else frozenset(),
         parts=(parts := _parts(entry["pattern"], terms, where) if needs_pattern else ()),
-        part_groups=tuple(
-            tuple(required_sets(regex.pattern)[1:4]) for regex, _ in parts
-        ),
+        part_groups=tuple(tuple(required_sets(regex.pattern)[1:4]) for regex, _ in parts),
         part_index=_index_parts(parts),
         always_parts=tuple(i for i, (_, anchors) in enumerate(parts) if not anchors),
         min_rank=(min_rank := severity("min_base", Severity.NONE).rank),
@@ -406,14 +425,21 @@ class ContextEvaluator:
             new = rule.target(severity)
             if rank == 0:
                 effects.append(
-                    ContextEffect(rule.name, "lowered", severity, severity, matched[1],
-                                  source_label(matched[0]))
+                    ContextEffect(
+                        rule.name,
+                        "lowered",
+                        severity,
+                        severity,
+                        matched[1],
+                        source_label(matched[0]),
+                    )
                 )
                 break
             if new < severity:
                 effects.append(
-                    ContextEffect(rule.name, "lowered", severity, new, matched[1],
-                                  source_label(matched[0]))
+                    ContextEffect(
+                        rule.name, "lowered", severity, new, matched[1], source_label(matched[0])
+                    )
                 )
                 severity = new
             if severity is Severity.NONE:
@@ -472,8 +498,8 @@ class ContextEvaluator:
         if rule.scope == "always":
             found = (hit.source, "")
         elif rule.scope == "quoted":
-            if text.count('"', 0, hit.start) % 2 == 1 and '"' in text[hit.end:]:
-                found = (hit.source, '"' + text[hit.start:hit.end] + '"')
+            if text.count('"', 0, hit.start) % 2 == 1 and '"' in text[hit.end :]:
+                found = (hit.source, '"' + text[hit.start : hit.end] + '"')
         elif rule.scope == "before_cue":
             matches = rule.matches(text, s_start, hit.start, here)
             before = self._before(matches, text, hit.start, rule.window_words)
@@ -495,9 +521,7 @@ class ContextEvaluator:
                     break
         if found is None:
             return None
-        if rule.requires is not None and not self._present(
-            rule.requires, rule.requires_scope, hit
-        ):
+        if rule.requires is not None and not self._present(rule.requires, rule.requires_scope, hit):
             return None
         if rule.unless is not None and self._present(rule.unless, rule.unless_scope, hit):
             return None
@@ -558,7 +582,7 @@ class ContextEvaluator:
                 last = m
         if last is None:
             return None
-        gap = text[last.end():end]
+        gap = text[last.end() : end]
         # A comma or a "but" starts a new clause: "he doesn't hit me but he punches walls".
         if "," in gap or _CLAUSE_BREAK_RE.search(gap) or len(gap.split()) > window_words:
             return None

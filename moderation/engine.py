@@ -140,8 +140,9 @@ class Engine:
                 for k, p in zip(keys, presents, strict=True)
             ],
             lambda source, span: self._anchors_in(folded[source].text, span, keys[source]),
-            lambda hit: self._third_party(folded[hit.source].text, hit.start, hit.end,
-                                          hit.sentence),
+            lambda hit: self._third_party(
+                folded[hit.source].text, hit.start, hit.end, hit.sentence
+            ),
         )
         evaluator = ContextEvaluator(self.context, texts)
         evidence: list[Evidence] = []
@@ -211,9 +212,7 @@ class Engine:
         folded.words = words
         return folded
 
-    def _hits(
-        self, folded: Folded, source: int
-    ) -> tuple[list[_Found], set[str], set[str] | None]:
+    def _hits(self, folded: Folded, source: int) -> tuple[list[_Found], set[str], set[str] | None]:
         """Cue matches, the message's words that carry an anchor, and (if worked out) the
         anchors present."""
         text = folded.text
@@ -301,11 +300,12 @@ class Engine:
         lookback = max(sentence[0], start - SUBJECT_LOOKBACK_CHARS)
         # The subject must be in the same clause: "i'm alone with the baby, bleeding" is hers.
         lookback = max(lookback, text.rfind(",", lookback, start) + 1)
-        last_first = max((m.end() for m in ctx.first_person.finditer(text, lookback, start)),
-                         default=-1)
-        last_third = max((m.end() for m in ctx.third_party_subject.finditer(text, lookback,
-                                                                             start)),
-                         default=-1)
+        last_first = max(
+            (m.end() for m in ctx.first_person.finditer(text, lookback, start)), default=-1
+        )
+        last_third = max(
+            (m.end() for m in ctx.third_party_subject.finditer(text, lookback, start)), default=-1
+        )
         return last_third > last_first
 
     def check_examples(self) -> list[str]:
@@ -317,16 +317,15 @@ class Engine:
                     problems.append(f"{cue.source}: {cue.id}: example does not match: {example!r}")
             for example in cue.counter_examples:
                 if cue_matches(cue, self._folder.fold(example, squeeze=True).text):
-                    problems.append(
-                        f"{cue.source}: {cue.id}: counter-example matches: {example!r}"
-                    )
+                    problems.append(f"{cue.source}: {cue.id}: counter-example matches: {example!r}")
         for rule in self.context.all:
             for example in rule.examples:
                 if rule.regex is not None and not rule.regex.search(
                     self._folder.fold(example, squeeze=True).text
                 ):
-                    problems.append(f"context.toml: {rule.name}: example does not match: "
-                                    f"{example!r}")
+                    problems.append(
+                        f"context.toml: {rule.name}: example does not match: {example!r}"
+                    )
         return problems
 
     def fold(self, text: str) -> Folded:
@@ -359,11 +358,16 @@ def _sentence_around(text: str, pos: int) -> tuple[int, int]:
     start = 0
     limit = pos
     while True:
-        j = max(text.rfind(".", 0, limit), text.rfind("!", 0, limit), text.rfind("?", 0, limit),
-                text.rfind(";", 0, limit), text.rfind("\n", 0, limit))
+        j = max(
+            text.rfind(".", 0, limit),
+            text.rfind("!", 0, limit),
+            text.rfind("?", 0, limit),
+            text.rfind(";", 0, limit),
+            text.rfind("\n", 0, limit),
+        )
         if j < 0:
             break
-        after = text[j + 1:j + 2]
+        after = text[j + 1 : j + 2]
         if text[j] == "\n" or not after or after.isspace() or after == '"':
             start = j + 1
             break
@@ -379,16 +383,21 @@ def _is_word_char(ch: str) -> bool:
 def _combine(evidence: list[Evidence]) -> Assessment:
     # A latent cue (base severity none) is only evidence if context raised it.
     evidence = [
-        e for e in evidence
-        if e.base_severity is not Severity.NONE
-        or any(c.direction == "raised" for c in e.context)
+        e
+        for e in evidence
+        if e.base_severity is not Severity.NONE or any(c.direction == "raised" for c in e.context)
     ]
     # Overlapping cues of one category describe one statement: keep the most severe.
     evidence.sort(key=lambda e: (-e.severity.rank, -e.base_severity.rank, e.start))
     kept: list[Evidence] = []
     for item in evidence:
-        if any(k.category is item.category and k.source == item.source
-               and k.start < item.end and item.start < k.end for k in kept):
+        if any(
+            k.category is item.category
+            and k.source == item.source
+            and k.start < item.end
+            and item.start < k.end
+            for k in kept
+        ):
             continue
         kept.append(item)
     kept.sort(key=lambda e: (e.source != "text", e.source, e.start))
@@ -442,5 +451,3 @@ def default_engine() -> Engine:
 def assess(text: str, *, recent: Iterable[str] = ()) -> Assessment:
     """Assess one chat message with the default rules. See ``Engine.assess``."""
     return default_engine().assess(text, recent=recent)
-
-

@@ -138,10 +138,12 @@ def format_report(report: Report, show_errors: bool = False) -> str:
     if len(langs) > 1:
         for lang in langs:
             subset = Report(report.name, [o for o in report.outcomes if o.item.lang == lang])
-            lines.append(f"  [{lang}] within-accepted {subset.within_accepted()[0]:.3f}  "
-                         f"escalation recall {subset.escalation_recall()[0]:.3f}  "
-                         f"false escalation {subset.false_escalation()[0]:.3f}  "
-                         f"n={len(subset.outcomes)}")
+            lines.append(
+                f"  [{lang}] within-accepted {subset.within_accepted()[0]:.3f}  "
+                f"escalation recall {subset.escalation_recall()[0]:.3f}  "
+                f"false escalation {subset.false_escalation()[0]:.3f}  "
+                f"n={len(subset.outcomes)}"
+            )
     if show_errors:
         lines.append("-- misclassified (id, accepted, got, text)")
         for o in report.errors():

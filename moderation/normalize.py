@@ -109,6 +109,8 @@ def _hints(t: str, ascii_only: bool, squeeze: bool) -> list[int]:
 def has_stretch(word: str) -> bool:
     """A letter written three or more times in a row ("diiie")."""
     return _TRIPLE_RE.search(word) is not None
+
+
 # A stretched letter that is not a lexicon word keeps two copies, except letters that
 # rarely double in English or Spanish ("hiiii" -> "hi", "sooo" -> "soo").
 _SINGLE_WHEN_STRETCHED = frozenset("aiuyhwkjq")
@@ -131,10 +133,14 @@ class Folded:
     @property
     def edits(self) -> tuple[Edit, ...]:
         if self._edits is None:
-            self._edits = _apply(
-                self.original, self._lowered,
-                [(m.start(), m.end(), "") for m in _DELETE_RE.finditer(self._lowered)],
-            )._edits or ()
+            self._edits = (
+                _apply(
+                    self.original,
+                    self._lowered,
+                    [(m.start(), m.end(), "") for m in _DELETE_RE.finditer(self._lowered)],
+                )._edits
+                or ()
+            )
         return self._edits
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
@@ -173,9 +179,7 @@ class Folder:
         self._emoji = {k: f" e_{v} " for k, v in emoji.items()}
         self._cache: dict[str, str | None] = {}
         keys = sorted(self._emoji, key=len, reverse=True)
-        self._emoji_re = (
-            re.compile("|".join(re.escape(k) for k in keys)) if keys else None
-        )
+        self._emoji_re = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
         # Characters that need more than dropping apostrophes: emoji, combining accents,
         # variation selectors, zero-width joiners and skin tones.
         deleted = {chr(c) for c in range(0x300, 0x370)} | set("\ufe0e\ufe0f\u200b\u200c\u200d")

@@ -27,7 +27,16 @@ DEFAULT_RULES_DIR = Path(__file__).with_name("rules")
 SPECIAL_FILES = ("terms.toml", "lexicon.toml", "context.toml")
 
 STAGES = (
-    "distress", "intrusive", "ideation", "method", "intent", "plan", "behaviour", "sign", "threat"
+    "distress",
+    "intrusive",
+    "passive",
+    "ideation",
+    "method",
+    "intent",
+    "plan",
+    "behaviour",
+    "sign",
+    "threat",
 )
 CUE_FIELDS = {
     "id": "required: unique name, e.g. suicide.active_ideation",
@@ -45,8 +54,12 @@ _TERM_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _GAP_SPACE_RE = re.compile(r"(\{gap\w*\}) +")
 _MAX_TERM_DEPTH = 6
 # Categories whose cues raisers may lift by default (others must opt in with escalate = true).
-_ESCALATE_BY_DEFAULT = {Category.SUICIDE, Category.SELF_HARM, Category.HARM_TO_INFANT,
-                        Category.ABUSE}
+_ESCALATE_BY_DEFAULT = {
+    Category.SUICIDE,
+    Category.SELF_HARM,
+    Category.HARM_TO_INFANT,
+    Category.ABUSE,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,8 +306,9 @@ def load_cues(path: Path, terms: Mapping[str, str]) -> list[Cue]:
         severity = _enum(Severity, entry["severity"], where, "severity")
         stage = entry.get("stage", "ideation")
         if stage not in STAGES:
-            raise RulesError(f"{where}: unknown stage {stage!r} (expected one of: "
-                             + ", ".join(STAGES) + ")")
+            raise RulesError(
+                f"{where}: unknown stage {stage!r} (expected one of: " + ", ".join(STAGES) + ")"
+            )
         escalate = entry.get("escalate", category in _ESCALATE_BY_DEFAULT)
         if not isinstance(escalate, bool):
             raise RulesError(f"{where}: 'escalate' must be true or false")
@@ -307,9 +321,7 @@ def load_cues(path: Path, terms: Mapping[str, str]) -> list[Cue]:
             for p in together[1:]
             if (sets := required_sets(rf"\b(?:{expand(p, terms, where)})\b"))
         )
-        parts = tuple(
-            make_part(alt, companion_sets) for alt in split_alternatives(expanded)
-        )
+        parts = tuple(make_part(alt, companion_sets) for alt in split_alternatives(expanded))
         cues.append(
             Cue(
                 id=entry["id"],

@@ -190,3 +190,28 @@ def test_harm_thought_she_no_longer_rejects_is_high() -> None:
 def test_negation_before_a_co_occurrence_cue() -> None:
     """'I don't want to die' stays none even for cues built from several patterns."""
     assert severity_of("i don't want to die, i want to sleep for a week") is Severity.NONE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "we bought a gun safe for the new house, any recommendations?",
+        "se me cortó la leche, alguna sabe qué hacer?",
+        "lo said 'i want to die' when i took the ipad away, toddlers are so dramatic",
+        "my sister has bipolar and the voices came back, she's in the hospital now and safe",
+        "i wish i could disappear for a spa weekend",
+        "i dont wanna wake up tomorrow, first day back at work ugh",
+    ],
+)
+def test_everyday_words_that_sound_risky_are_not_escalated(text: str) -> None:
+    assert assess(text).severity < Severity.HIGH
+
+
+def test_intrusive_image_she_finds_horrifying_is_reviewed_not_an_emergency() -> None:
+    text = "the thought of putting a pillow over her face keeps coming and it horrifies me"
+    assert assess(text).severity is Severity.MODERATE
+
+
+def test_means_with_timing_is_an_emergency_without_a_death_word() -> None:
+    text = "i have the rope in the closet and hubby works late tonight"
+    assert assess(text).severity is Severity.IMMINENT

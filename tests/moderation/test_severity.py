@@ -52,10 +52,10 @@ def test_distress_is_low_for_a_facilitator_check_in(text: str) -> None:
         "they'd be better off without me",
     ],
 )
-def test_passive_death_wish_is_moderate(text: str) -> None:
-    """C-SSRS question 1 / EPDS item 10: a clinician reviews today."""
+def test_passive_death_wish_is_high(text: str) -> None:
+    """C-SSRS question 1 / EPDS item 10: a clinician is alerted now (docs: Scale decisions)."""
     result = assess(text)
-    assert result.severity is Severity.MODERATE
+    assert result.severity is Severity.HIGH
     assert Category.SUICIDE in result.categories
 
 

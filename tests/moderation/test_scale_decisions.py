@@ -1,0 +1,141 @@
+"""The lead engineer's scale decisions (docs/moderation.md, "Scale decisions")."""
+
+import pytest
+
+from moderation import Category, Severity, assess
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i wish i would not wake up tomorrow",
+        "some nights i pray i dont wake up",
+        "i wish i was dead",
+        "i wish i could just stop existing",
+        "i wish i had never been born",
+        "honestly id be better off dead",
+        "theres nothing left for me to live for",
+        "no reason to live anymore",
+        "life isnt worth living like this",
+        "i cant go on living like this",
+        "i dont want to be alive anymore",
+        "i dont wanna be here anymore",
+        "everyone would be better off if i was gone",
+        "my family would be better off without me",
+        "im done being alive",
+    ],
+)
+def test_wish_i_would_not_wake_up_is_high(text: str) -> None:
+    """A first-person present passive death wish alerts a clinician now (EPDS item 10)."""
+    result = assess(text)
+    assert result.severity is Severity.HIGH
+    assert Category.SUICIDE in result.categories
+
+
+def test_passive_wish_with_a_time_is_not_an_emergency_on_its_own() -> None:
+    """'Tonight' or 'rn' does not turn a passive wish into a plan."""
+    assert assess("going to sleep and never waking up sounds so peaceful rn").severity is (
+        Severity.HIGH
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "im not saying i wish i was dead, just tired",
+        "years ago i wished i was dead but therapy saved me, im in a good place now",
+        "my sister used to wish she was dead after her first, shes great now",
+        "that song i dont want to live forever is stuck in my head",
+        "i wish i was dead asleep right now instead of rocking this kid",
+        "this teething is killing me",
+        "i'd kill for a nap",
+        "dying of embarrassment, my boob fell out at target lol",
+    ],
+)
+def test_negated_past_third_party_and_figurative_wishes_are_not_escalated(text: str) -> None:
+    assert assess(text).severity <= Severity.LOW
+
+
+def test_everyday_dread_softens_a_passive_wish_without_dismissing_it() -> None:
+    result = assess("i dont wanna wake up tomorrow, first day back at work ugh")
+    assert result.severity is Severity.MODERATE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i keep getting these awful thoughts of dropping him and it terrifies me",
+        "scary thoughts of drowning him in the bath pop into my head and i hate it",
+    ],
+)
+def test_intrusive_unwanted_harm_thought_stays_moderate(text: str) -> None:
+    """Postpartum OCD: reviewed today, never treated as an emergency."""
+    assert assess(text).severity is Severity.MODERATE
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["im such a burden", "i feel like im just making everyones life harder"],
+)
+def test_burden_without_death_words_stays_moderate(text: str) -> None:
+    assert assess(text).severity is Severity.MODERATE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "nothing will ever get better",
+        "i cant do this anymore",
+        "im at my breaking point",
+        "im barely holding on",
+        "i dont know if i can keep going",
+    ],
+)
+def test_breaking_point_is_at_least_low(text: str) -> None:
+    assert Severity.LOW <= assess(text).severity <= Severity.MODERATE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i cant go on like this any longer",
+        "i give up on everything",
+        "i cant survive another day of this",
+    ],
+)
+def test_final_hopelessness_is_moderate(text: str) -> None:
+    assert assess(text).severity is Severity.MODERATE
+
+
+def test_want_to_disappear_is_moderate() -> None:
+    assert assess("i just want to disappear").severity is Severity.MODERATE
+
+
+def test_vanish_forever_and_never_come_back_is_high() -> None:
+    assert assess("i want to vanish forever and never come back").severity is Severity.HIGH
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["i need to cut to feel something", "i want to hurt myself", "wanna burn myself so bad"],
+)
+def test_present_self_harm_urge_with_an_act_word_is_high(text: str) -> None:
+    result = assess(text)
+    assert result.severity is Severity.HIGH
+    assert Category.SELF_HARM in result.categories
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the urge to cut is back but im sitting on my hands and texting you guys instead",
+        "i keep fighting urges to hurt myself",
+    ],
+)
+def test_resisted_self_harm_urge_is_moderate(text: str) -> None:
+    assert assess(text).severity is Severity.MODERATE
+
+
+def test_resisting_does_not_soften_an_act() -> None:
+    text = "i cut myself last night and im trying not to do it again"
+    assert assess(text).severity >= Severity.HIGH
