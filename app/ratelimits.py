@@ -22,7 +22,9 @@ def _storage_url(broker_url: str) -> str:
 class RateLimits:
     def __init__(self, settings: Settings) -> None:
         url = _storage_url(settings.broker_url)
-        options = {"implementation": "redispy"} if "redis" in url else {}
+        options: dict[str, str] = {}
+        if "redis" in url:
+            options = {"implementation": "redispy", "key_prefix": f"{settings.redis_prefix}:limits"}
         storage = storage_from_string(url, **options)
         assert isinstance(storage, Storage)
         self.storage = storage
