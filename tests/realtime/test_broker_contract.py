@@ -76,9 +76,7 @@ async def test_close_wakes_subscribers_with_broker_lost(broker: Broker) -> None:
 async def test_publication_reaches_another_worker() -> None:
     """Two Redis brokers (two workers) with one prefix share channels; another prefix does not."""
     prefix = f"t-{uuid.uuid4().hex}"
-    a, b, other = (
-        broker_from_url(SHARED_REDIS, prefix=p) for p in (prefix, prefix, prefix + "-x")
-    )
+    a, b, other = (broker_from_url(SHARED_REDIS, prefix=p) for p in (prefix, prefix, prefix + "-x"))
     for br in (a, b, other):
         await br.start()
     try:

@@ -1,0 +1,76 @@
+"""SIGKILL a worker right after it acknowledges a message, again and again: no acknowledged
+message is ever missing from the database (an ack means committed)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+
+import psutil
+import pytest
+
+from tests.conftest import ORIGIN, World
+from tests.scaleout.conftest import db_messages
+from tests.support.chat_client import ChatClient
+from tests.support.processes import ROOT, SHARED_REDIS, free_port, worker_env
+
+pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
+
+# gunicorn forks a fresh worker from a preloaded master in a fraction of a second; with two
+# workers one serves while the other respawns, which keeps 200 kills within about a minute
+# on two shared cores. VILLAGE_KILL_LOOP overrides the count.
+KILLS = int(os.environ.get("VILLAGE_KILL_LOOP", "200"))
+
+
+async def test_no_acknowledged_message_is_lost_when_the_worker_dies_after_acking(
+    pg_world: World, prefix: str
+) -> None:
+    """200 times: send, receive the ack, SIGKILL the worker at once; every acked id is stored."""
+    port = free_port()
+    env = {**os.environ, **worker_env(pg_world.settings.database_url, SHARED_REDIS, prefix, ORIGIN)}
+    master = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-k", "app.gunicorn_worker.VillageWorker"]
+        + ["-w", "2", "--preload", "-b", f"127.0.0.1:{port}", "app.factory:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = ChatClient(pg_world.people["amara"], pg_world.room_id)
+    acked: list[str] = []
+    try:
+        for i in range(KILLS):
+            await client.reconnect([f"ws://127.0.0.1:{port}"], deadline_secs=30)
+            pid = _serving_pid(master.pid, client)
+            client_id = await client.send(f"message {i}")
+            while client_id not in client.acked:
+                await asyncio.sleep(0.001)
+                assert not client.closed.is_set(), "worker died before acknowledging"
+            os.kill(pid, signal.SIGKILL)
+            acked.append(client_id)
+            await client.closed.wait()
+            await client.close()
+        stored = {
+            cid for _, cid, _ in await db_messages(pg_world.settings.database_url, pg_world.room_id)
+        }
+        missing = [cid for cid in acked if cid not in stored]
+        assert (len(acked), missing) == (KILLS, [])
+    finally:
+        await client.close()
+        master.terminate()
+        master.wait(15)
+
+
+def _serving_pid(master_pid: int, client: ChatClient) -> int:
+    """The gunicorn worker holding this client's socket."""
+    assert client.ws is not None
+    our_port = client.ws.local_address[1]
+    for child in psutil.Process(master_pid).children():
+        with contextlib.suppress(psutil.Error):
+            if any(c.raddr and c.raddr.port == our_port for c in child.net_connections("tcp")):
+                return child.pid
+    raise AssertionError("no worker holds the client's connection")
