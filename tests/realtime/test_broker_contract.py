@@ -23,7 +23,7 @@ async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
     await b.aclose()
 
 
-async def take(sub: object, n: int, timeout: float = 5.0) -> list[bytes]:
+async def take(sub: object, n: int, within: float = 5.0) -> list[bytes]:
     got: list[bytes] = []
 
     async def run() -> None:
@@ -32,7 +32,7 @@ async def take(sub: object, n: int, timeout: float = 5.0) -> list[bytes]:
             if len(got) == n:
                 return
 
-    await asyncio.wait_for(run(), timeout)
+    await asyncio.wait_for(run(), within)
     return got
 
 
@@ -84,7 +84,7 @@ async def test_publication_reaches_another_worker() -> None:
             await a.publish("room:7", b"hello")
             assert await take(sub, 1) == [b"hello"]
             with pytest.raises(TimeoutError):
-                await take(stranger, 1, timeout=0.3)
+                await take(stranger, 1, within=0.3)
     finally:
         for br in (a, b, other):
             await br.aclose()

@@ -7,8 +7,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 
 import psutil
 import pytest
@@ -16,7 +14,7 @@ import pytest
 from tests.conftest import ORIGIN, World
 from tests.scaleout.conftest import db_messages
 from tests.support.chat_client import ChatClient
-from tests.support.processes import ROOT, SHARED_REDIS, free_port, worker_env
+from tests.support.processes import SHARED_REDIS, free_port, start_gunicorn, worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
 
@@ -31,15 +29,8 @@ async def test_no_acknowledged_message_is_lost_when_the_worker_dies_after_acking
 ) -> None:
     """200 times: send, receive the ack, SIGKILL the worker at once; every acked id is stored."""
     port = free_port()
-    env = {**os.environ, **worker_env(pg_world.settings.database_url, SHARED_REDIS, prefix, ORIGIN)}
-    master = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-k", "app.gunicorn_worker.VillageWorker"]
-        + ["-w", "2", "--preload", "-b", f"127.0.0.1:{port}", "app.factory:create_app()"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    env = worker_env(pg_world.settings.database_url, SHARED_REDIS, prefix, ORIGIN)
+    master = start_gunicorn(port, env, workers=2)
     client = ChatClient(pg_world.people["amara"], pg_world.room_id)
     acked: list[str] = []
     try:

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import World
 from tests.scaleout.conftest import db_messages
-from tests.support.chat_client import ChatClient, wait_caught_up
+from tests.support.chat_client import ChatClient, wait_acked, wait_caught_up
 from tests.support.processes import Worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
@@ -77,7 +77,7 @@ async def test_clients_of_a_killed_worker_resume_on_the_other_with_nothing_lost(
         for t in tasks[: len(clients)]:
             await t
         # Whatever was sent to the dead worker and never acknowledged is resent on resume.
-        await _wait_acked(clients, CATCH_UP_SECS)
+        await wait_acked(clients, CATCH_UP_SECS)
         stored = await db_messages(pg_world.settings.database_url, pg_world.room_id)
         head = stored[-1][0]
         await wait_caught_up(clients, head, CATCH_UP_SECS)
@@ -103,12 +103,3 @@ async def _wait_stored(world: World, n: int) -> list[tuple[int, str, str]]:
             return stored
         await asyncio.sleep(0.05)
     raise AssertionError(f"only {len(stored)} of {n} messages stored")
-
-
-async def _wait_acked(clients: list[ChatClient], within: float) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + within
-    while any(c.pending for c in clients):
-        if loop.time() > end:
-            raise AssertionError({c.tag: list(c.pending) for c in clients if c.pending})
-        await asyncio.sleep(0.05)

@@ -33,7 +33,7 @@ class ChatClient:
         self._reader: asyncio.Task[None] | None = None
         self._sent = 0
 
-    async def connect(self, base: str, timeout: float = 10.0) -> None:
+    async def connect(self, base: str, within: float = 10.0) -> None:
         """Open (or reopen) the room socket resuming after last_seq; resend unacknowledged."""
         self.caught_up.clear()
         self.closed.clear()
@@ -43,13 +43,13 @@ class ChatClient:
                 url,
                 additional_headers=self.person.ws_headers(ORIGIN),
                 compression=None,
-                open_timeout=timeout,
+                open_timeout=within,
                 max_queue=None,
             ),
-            timeout,
+            within,
         )
         self._reader = asyncio.create_task(self._read(self.ws))
-        await asyncio.wait_for(self.caught_up.wait(), timeout)
+        await asyncio.wait_for(self.caught_up.wait(), within)
         for client_id, body in list(self.pending.items()):
             await self._send_frame(client_id, body)
 
@@ -60,7 +60,7 @@ class ChatClient:
         while True:
             for base in bases:
                 try:
-                    await self.connect(base, timeout=max(0.5, end - loop.time()))
+                    await self.connect(base, within=max(0.5, end - loop.time()))
                     return base
                 except (OSError, TimeoutError, WebSocketException):
                     await self._drop()
@@ -132,3 +132,13 @@ async def wait_caught_up(clients: list[ChatClient], head: int, within: float) ->
             raise AssertionError(f"not caught up to {head} within {within} s: {behind}")
         await asyncio.sleep(0.02)
     return loop.time() - start
+
+
+async def wait_acked(clients: list[ChatClient], within: float) -> None:
+    """Until every client's sends are acknowledged (raises after `within`)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + within
+    while any(c.pending for c in clients):
+        if loop.time() > end:
+            raise AssertionError({c.tag: list(c.pending) for c in clients if c.pending})
+        await asyncio.sleep(0.05)

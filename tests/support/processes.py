@@ -36,6 +36,9 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
     raise TimeoutError(f"nothing listening on port {port} after {timeout} s")
 
 
+REDIS_ARGS = ["redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+
+
 class RedisServer:
     """A redis-server of our own on a free port, which a test may stop and start again."""
 
@@ -49,8 +52,7 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
+            [*REDIS_ARGS, "--port", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -141,3 +143,18 @@ def worker_env(db_url: str, broker_url: str, prefix: str, origin: str) -> dict[s
         # Fault tests send fast on purpose; the limit itself is tested elsewhere.
         "VILLAGE_MESSAGES_PER_WINDOW": "100000",
     }
+
+
+def start_gunicorn(port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
+    """gunicorn with Village's worker class, forking workers from a preloaded master."""
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-m", "gunicorn", "-k", "app.gunicorn_worker.VillageWorker"),
+            *("-w", str(workers), "--preload", "-b", f"127.0.0.1:{port}"),
+            "app.factory:create_app()",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )

@@ -1,0 +1,106 @@
+"""Redis restarts mid-conversation: workers report it, then every client converges."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import ORIGIN, World
+from tests.scaleout.conftest import db_messages
+from tests.support.chat_client import ChatClient, wait_acked, wait_caught_up
+from tests.support.processes import RedisServer, Worker, redis_server, worker_env
+
+pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
+
+CATCH_UP_SECS = 5.0
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    with redis_server() as server:
+        yield server
+
+
+def readiness(worker: Worker) -> tuple[int, dict[str, str]]:
+    try:
+        with urllib.request.urlopen(worker.http_base + "/readyz", timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+async def test_clients_converge_after_redis_restarts_with_nothing_lost(
+    pg_world: World, own_redis: RedisServer, prefix: str
+) -> None:
+    """Redis dies and comes back while four members on two workers keep sending: /readyz
+    says the broker is down meanwhile, and within 5 s of its return every client has every
+    message once, in order, the same as the database."""
+    env = worker_env(pg_world.settings.database_url, own_redis.url, prefix, ORIGIN)
+    workers = [Worker(env), Worker(env)]
+    clients = [
+        ChatClient(pg_world.people[k], pg_world.room_id)
+        for k in ("amara", "facilitator", "bea", "clinician")
+    ]
+    stop = asyncio.Event()
+    resumed: list[str] = []
+
+    async def chatter(c: ChatClient) -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            await c.send(f"{c.tag} says {n}")
+            await asyncio.sleep(0.05)
+
+    async def resume_when_dropped(c: ChatClient, home: Worker) -> None:
+        while True:
+            await c.closed.wait()
+            resumed.append(c.tag)
+            await c.reconnect([home.ws_base])
+
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        for w in workers:
+            w.start(wait=False)
+        for w in workers:
+            w.wait_ready()
+        for i, c in enumerate(clients):
+            await c.connect(workers[i % 2].ws_base)
+        tasks = [asyncio.create_task(chatter(c)) for c in clients]
+        tasks += [
+            asyncio.create_task(resume_when_dropped(c, workers[i % 2]))
+            for i, c in enumerate(clients)
+        ]
+        await asyncio.sleep(0.8)
+        own_redis.stop()
+        await asyncio.sleep(1.0)
+        status, body = await asyncio.to_thread(readiness, workers[0])
+        assert (status, body["broker"], body["database"]) == (503, "down", "ok")
+        own_redis.start()
+        await asyncio.sleep(1.0)
+        stop.set()
+        await asyncio.gather(*tasks[: len(clients)])
+        await wait_acked(clients, CATCH_UP_SECS)
+        stored = await db_messages(pg_world.settings.database_url, pg_world.room_id)
+        head = stored[-1][0]
+        await wait_caught_up(clients, head, CATCH_UP_SECS)
+        assert [c.pending for c in clients] == [{}, {}, {}, {}]
+        assert {cid for c in clients for cid in c.acked} <= {cid for _, cid, _ in stored}
+        for c in clients:
+            assert c.check(head) == (0, 0), c.tag
+        status, body = await asyncio.to_thread(readiness, workers[1])
+        assert (status, body["broker"]) == (200, "ok")
+        # Every socket was told to resume once the broker was back (it re-authorises).
+        assert sorted(set(resumed)) == sorted(c.tag for c in clients)
+    finally:
+        stop.set()
+        for t in tasks:
+            t.cancel()
+        for c in clients:
+            await c.close()
+        for w in workers:
+            w.stop()
