@@ -342,7 +342,7 @@ def scenario_ceiling(args: Any, workers: int) -> str:
     )
     return f"""
 Run: {machine()}. {rooms} rooms × {members} members = {rooms * members} clients, {args.duration} s
-per step, offered rate ×{args.factor} per step until p99 > {P99_LIMIT_MS:.0f} ms.
+per step, offered rate ×{args.factor} per step until p99 > {P99_LIMIT_MS:.0f} ms twice in a row.
 
 `python -m bench.run --scenario {args.scenario} --rooms {rooms} --members {members} --duration {args.duration} --start-rate {args.start_rate} --factor {args.factor} --max-rate {args.max_rate}`
 
