@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,9 +76,11 @@ def _spawn(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[
 def start_baseline() -> Server:
     port = free_port()
     proc = _spawn(
-        [sys.executable, "-m", "uvicorn", "bench.baseline:app", "--port", str(port)]
-        + ["--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--log-level"]
-        + ["warning", "--no-access-log"],
+        [
+            *(sys.executable, "-m", "uvicorn", "bench.baseline:app", "--port", str(port)),
+            *("--ws", "websockets-sansio", "--ws-per-message-deflate", "false"),
+            *("--log-level", "warning", "--no-access-log"),
+        ],
         {},
         port,
     )
@@ -161,7 +164,9 @@ def baseline_clients(server: Server, rooms: int, members: int) -> list[dict[str,
     ]
 
 
-def drive(server: Server, spec: dict[str, Any]) -> list[dict[str, Any]]:
+def drive(
+    server: Server, spec: dict[str, Any], on_step: Callable[[float], None] | None = None
+) -> list[dict[str, Any]]:
     """Run the load generator; attach server CPU per delivery to each step."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(spec, f)
@@ -186,6 +191,8 @@ def drive(server: Server, spec: dict[str, Any]) -> list[dict[str, Any]]:
                     gen.stdin.write("\n")
                     gen.stdin.flush()
             elif ev["event"] == "step_start":
+                if on_step is not None:
+                    on_step(ev["rate"])
                 cpu0 = server.cpu_seconds()
             elif ev["event"] == "step_end":
                 cpu = server.cpu_seconds() - cpu0
@@ -200,18 +207,20 @@ def drive(server: Server, spec: dict[str, Any]) -> list[dict[str, Any]]:
     return steps
 
 
-def profile(server: Server, args: Any) -> subprocess.Popen[bytes] | None:
-    """py-spy samples the first Village worker while it is under load (--profile out.txt)."""
-    if not args.profile:
-        return None
-    return subprocess.Popen(
-        [
-            *("py-spy", "record", "--pid", str(server.procs[0].pid), "--format", "raw"),
-            *("--duration", str(int(args.duration * 2)), "--nonblocking", "-o", args.profile),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def profile(server: Server, args: Any, rate: float) -> list[subprocess.Popen[bytes]]:
+    """py-spy samples the first Village worker during the step at --profile-rate."""
+    if not args.profile or rate != args.profile_rate:
+        return []
+    return [
+        subprocess.Popen(
+            [
+                *("py-spy", "record", "--pid", str(server.procs[0].pid), "--format", "raw"),
+                *("--duration", str(int(args.duration)), "--nonblocking", "-o", args.profile),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
 
 
 def rates(start: float, factor: float, top: float) -> list[float]:
@@ -291,6 +300,14 @@ def load_spec(kind: str, clients: list[dict[str, Any]], members: int, args: Any)
     }
 
 
+def command(args: Any) -> str:
+    return (
+        f"python -m bench.run --scenario {args.scenario} --rooms {args.rooms} "
+        f"--members {args.members} --duration {args.duration} --start-rate {args.start_rate} "
+        f"--factor {args.factor} --max-rate {args.max_rate}"
+    )
+
+
 def scenario_ceiling(args: Any, workers: int) -> str:
     rooms, members = args.rooms, args.members
     print(f"baseline: {rooms} rooms × {members}", flush=True)
@@ -321,13 +338,15 @@ def scenario_ceiling(args: Any, workers: int) -> str:
             flush=True,
         )
         server = start_village(env, workers)
-        spy = profile(server, args)
+        spies: list[subprocess.Popen[bytes]] = []
         try:
             steps = drive(
-                server, load_spec("village", village_clients(server, layout), members, args)
+                server,
+                load_spec("village", village_clients(server, layout), members, args),
+                on_step=lambda rate: spies.extend(profile(server, args, rate)),
             )
         finally:
-            if spy is not None:
+            for spy in spies:
                 spy.wait()
             server.stop()
     finally:
@@ -344,7 +363,7 @@ def scenario_ceiling(args: Any, workers: int) -> str:
 Run: {machine()}. {rooms} rooms × {members} members = {rooms * members} clients, {args.duration} s
 per step, offered rate ×{args.factor} per step until p99 > {P99_LIMIT_MS:.0f} ms twice in a row.
 
-`python -m bench.run --scenario {args.scenario} --rooms {rooms} --members {members} --duration {args.duration} --start-rate {args.start_rate} --factor {args.factor} --max-rate {args.max_rate}`
+`{command(args)}`
 
 Baseline (Starlette broadcast, no auth/persistence):
 
@@ -354,8 +373,8 @@ Village ({label}):
 
 {table(steps)}
 
-**Ceiling (delivered/s with p99 ≤ {P99_LIMIT_MS:.0f} ms, nothing missing): baseline {b:,.0f}, Village {v:,.0f}
-— ratio {ratio:.2f}.**
+**Ceiling (delivered/s with p99 ≤ {P99_LIMIT_MS:.0f} ms, nothing missing): baseline {b:,.0f},
+Village {v:,.0f} — ratio {ratio:.2f}.**
 """
 
 
@@ -413,6 +432,7 @@ def main() -> int:
     parser.add_argument("--max-rate", type=float, default=20000.0)
     parser.add_argument("--connections", type=int, default=5000)
     parser.add_argument("--profile", help="write py-spy collapsed stacks of worker 1 here")
+    parser.add_argument("--profile-rate", type=float, default=0, help="offered rate to profile")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     if args.scenario == "idle":
