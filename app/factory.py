@@ -25,7 +25,7 @@ from app.realtime.presence import MemoryPresence, PresenceStore
 from app.services import Services
 from app.settings import Settings
 from app.storage.database import Database
-from app.web import admin, api, pages, ws
+from app.web import admin, api, audit_pages, moderation_api, pages, ws
 from app.web.errors import handlers
 
 log = logging.getLogger("village")
@@ -114,6 +114,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *pages.routes,
         *admin.routes,
         *api.routes,
+        *moderation_api.routes,
+        *audit_pages.routes,
         *ws.routes,
         Mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static"),
     ]

@@ -236,7 +236,9 @@ async def assign(svc: Services, actor: User, group_id: int, email: str, role: st
     return m
 
 
-async def remove_member(svc: Services, actor: User, group_id: int, user_id: int) -> None:
+async def remove_member(
+    svc: Services, actor: User, group_id: int, user_id: int, *, reason: str = ""
+) -> None:
     """Removal takes effect at once: the person's open sockets in the group close."""
     now = svc.clock.now()
     async with svc.db.transaction() as s:
@@ -262,6 +264,7 @@ async def remove_member(svc: Services, actor: User, group_id: int, user_id: int)
             target_type="user",
             target_id=user_id,
             group_id=group_id,
+            detail={"reason": reason} if reason else None,
         )
     await svc.hub.close_user(user_id, closecodes.FORBIDDEN, "removed from group", group_id)
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from app.access import RoomAccess
 from app.errors import InvalidInput, NotFound
 from app.realtime.envelope import Envelope
+from app.room_controls import check_can_send
 from app.services import Services
 from app.storage import groups as group_store
 from app.storage import messages as store
@@ -100,6 +101,7 @@ async def send_message(svc: Services, access: RoomAccess, client_id: str, body: 
                 m = await group_store.membership(s, access.group.id, user.id)  # type: ignore[arg-type]
                 if m is None or m.status != "active":
                     raise NotFound()
+                await check_can_send(s, access.room, m, svc.clock.now())  # lock, mute, slow mode
                 seq = await store.next_seq(s, access.room.id)  # type: ignore[arg-type]
                 msg = Message(
                     room_id=access.room.id,

@@ -73,6 +73,8 @@
     }
     shown.set(m.seq, li);
     if (fresh) insertInOrder(li, m.seq);
+    // static/facilitation.js adds report / hide buttons.
+    document.dispatchEvent(new CustomEvent("village:message", { detail: { li: li, message: m } }));
     if (lastSeq === null || m.seq > lastSeq) lastSeq = m.seq;
   }
 
@@ -137,6 +139,8 @@
         list.setAttribute("aria-live", "off");
       } else if (f.type === "message") {
         renderMessage(f);
+      } else if (f.type === "message_update") {
+        if (shown.has(f.seq)) renderMessage(f);  // hidden / unhidden: update in place
       } else if (f.type === "caught_up") {
         attempt = 0;
         list.setAttribute("aria-live", "polite");
@@ -148,12 +152,16 @@
         renderPresence(f.members);
       } else if (f.type === "error") {
         if (f.client_id && !f.retryable) {
+          // Refused (muted, locked, slow mode…): give the text back so nothing is lost.
+          if (outbox.has(f.client_id) && !input.value) input.value = outbox.get(f.client_id);
           outbox.delete(f.client_id);
           var pending = document.querySelector('li.pending[data-client-id="' + CSS.escape(f.client_id) + '"]');
           if (pending) pending.remove();
         }
         errorEl.textContent = f.message;
         errorEl.hidden = false;
+      } else {
+        document.dispatchEvent(new CustomEvent("village:frame", { detail: f }));
       }
     };
     ws.onclose = function (ev) {
@@ -184,6 +192,9 @@
   input.addEventListener("keydown", function (ev) {
     if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
   });
+  // A phone losing signal may keep a dead socket open for a long time: drop it at once so the
+  // page says so, and reconnect as soon as the network is back.
+  window.addEventListener("offline", function () { if (ws) ws.close(); });
   window.addEventListener("online", function () { if (!ws && !stopped) { attempt = 0; connect(); } });
   connect();
 })();

@@ -48,6 +48,14 @@ async def _pg_exec(dsn: str, *statements: str) -> None:
         await conn.close()
 
 
+def in_thread(fn, *args):  # type: ignore[no-untyped-def]
+    """Run fn in a fresh thread: safe even while a browser test's event loop is running."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args).result()
+
+
 def _pg_url(name: str) -> str:
     base = PG_ADMIN_DSN.rsplit("/", 1)[0]
     return base.replace("postgresql://", "postgresql+asyncpg://") + "/" + name
@@ -75,7 +83,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("tpl") / "template.db"
     from app.migrate import upgrade
 
-    upgrade(f"sqlite+aiosqlite:///{path}")
+    in_thread(upgrade, f"sqlite+aiosqlite:///{path}")
     return path
 
 

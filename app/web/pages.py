@@ -91,18 +91,9 @@ async def invite_submit(request: Request) -> Response:
     if who is not None:
         await groups.redeem_invite(svc, token, user=who.user)
         return RedirectResponse(f"/groups/{group.id}", 303)
-    if form.get("password") != form.get("password2"):
-        return page(
-            request,
-            "invite.html",
-            status=400,
-            group=group,
-            token=token,
-            error="The two passwords do not match.",
-            form=form,
-            notice=groups.CONFIDENTIALITY_NOTICE,
-        )
     try:
+        if form.get("password") != form.get("password2"):
+            raise InvalidInput("The two passwords do not match.")
         await groups.redeem_invite(
             svc,
             token,

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from app import accounts, messages
+from app import accounts, messages, room_controls
 from app.access import RoomAccess, enter_room
 from app.errors import AgreementsRequired, NotAuthenticated, NotFound, VillageError
 from app.realtime import closecodes
@@ -112,6 +112,8 @@ async def _sync(svc: Services, conn: Connection, access: RoomAccess, after: int 
     )
     backlog = await messages.backlog(svc, room_id, start)  # type: ignore[arg-type]
     conn.finish_sync(backlog, lambda last: frames.out("caught_up", room=room_id, last_seq=last))
+    for frame in await room_controls.greeting_frames(svc, access.room, conn.user_id):
+        conn.send_direct(frame)  # lock, slow mode and the viewer's own mute
 
 
 async def _sender(ws: WebSocket, conn: Connection) -> None:
@@ -175,7 +177,8 @@ async def _handle_send(
         conn.close(closecodes.FORBIDDEN, "no longer a member of this group")
         return
     except VillageError as exc:
-        conn.send_direct(frames.error(exc.code, exc.message, client_id))
+        extra = getattr(exc, "extra", {})  # e.g. until (muted), retry_after (slow mode)
+        conn.send_direct(frames.error(exc.code, exc.message, client_id, **extra))
         return
     except (DBAPIError, OSError, ConnectionError):
         log.exception("message from user %s in room %s not stored", conn.user_id, conn.room_id)

@@ -16,18 +16,23 @@ SQLModel.metadata.naming_convention = {
 
 from app.storage.tables.accounts import LoginSession, User
 from app.storage.tables.audit import AuditEntry
+from app.storage.tables.facilitation import Flag, MemberMute, MessageReport, RoomControl
 from app.storage.tables.groups import AgreementAcceptance, Group, Invite, Membership, Organisation
 from app.storage.tables.messages import Message, Room
 
 __all__ = [
     "AgreementAcceptance",
     "AuditEntry",
+    "Flag",
     "Group",
     "Invite",
     "LoginSession",
+    "MemberMute",
     "Membership",
     "Message",
+    "MessageReport",
     "Organisation",
     "Room",
+    "RoomControl",
     "User",
 ]
