@@ -35,7 +35,8 @@ SUBSCRIBE_CONFIRM_SECS = 5.0  # no SUBSCRIBE reply by then: treat the connection
 WAIT_FOR_UP_SECS = 2.0  # a subscribe during an outage waits this long before giving up
 RECONNECT_BACKOFF_SECS = (0.1, 0.25, 0.5, 1.0)  # short: clients converge within seconds
 HEALTH_CHECK_SECS = 5  # redis-py PINGs an idle pub/sub connection this often
-ALIVE_CHANNEL = "_alive"  # keeps the pub/sub connection subscribed to at least one channel
+ALIVE_CHANNEL = "_alive"  # always subscribed; carries the listener's own liveness checks
+SILENT_CHECKS = 3  # health checks without hearing anything before the connection is dropped
 
 
 class _RedisSubscription:
@@ -72,9 +73,12 @@ class _RedisSubscription:
 
 
 class RedisBroker:
-    def __init__(self, url: str, prefix: str = "village") -> None:
+    def __init__(
+        self, url: str, prefix: str = "village", health_check_secs: float = HEALTH_CHECK_SECS
+    ) -> None:
         self.url = url
         self.prefix = prefix
+        self.health_check_secs = health_check_secs
         self._client: aioredis.Redis | None = None
         self._pubsub: aioredis.client.PubSub | None = None
         self._subs: dict[str, set[_RedisSubscription]] = {}  # full channel name -> subscribers
@@ -96,7 +100,7 @@ class RedisBroker:
         self._closed = False
         # A bounded pool: the publisher needs one connection, the rest is headroom.
         self._client = aioredis.Redis.from_url(
-            self.url, max_connections=8, health_check_interval=HEALTH_CHECK_SECS
+            self.url, max_connections=8, health_check_interval=self.health_check_secs
         )
         self._listener = asyncio.create_task(self._listen_forever(), name="redis-listener")
         self._publisher = asyncio.create_task(self._publish_forever(), name="redis-publisher")
@@ -218,10 +222,19 @@ class RedisBroker:
         # Subscriptions opened while we were down were already told they were lost.
         self._up.set()
         log.info("Redis listener connected")
+        loop = asyncio.get_running_loop()
+        last_heard = loop.time()
         while True:
-            msg = await pubsub.get_message(timeout=None)
+            msg = await pubsub.get_message(timeout=self.health_check_secs)
             if msg is None:
+                # Quiet: publish to our own alive channel and expect to hear it back. A silent
+                # network partition is noticed within a few checks, not at the next message.
+                if loop.time() - last_heard > self.health_check_secs * SILENT_CHECKS:
+                    raise ConnectionError("Redis stopped answering")
+                with contextlib.suppress(asyncio.QueueFull):
+                    self._outbox.put_nowait((self._full(ALIVE_CHANNEL), b""))
                 continue
+            last_heard = loop.time()
             kind = msg["type"]
             channel = msg["channel"]
             name = channel.decode() if isinstance(channel, bytes) else str(channel)

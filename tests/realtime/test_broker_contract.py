@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import uuid
 from collections.abc import AsyncIterator
 
@@ -129,3 +131,26 @@ async def test_broker_that_cannot_reach_redis_reports_unhealthy() -> None:
                 await take(sub, 1)
     finally:
         await b.aclose()
+
+
+@pytest.mark.slow
+async def test_silent_redis_is_noticed_by_the_health_check() -> None:
+    """Redis stops answering without closing the connection (a network partition, simulated
+    by pausing the server): the listener notices within a few checks and wakes subscribers."""
+    from app.realtime.redis_broker import RedisBroker
+
+    with redis_server() as server:
+        b = RedisBroker(server.url, prefix="t", health_check_secs=0.2)
+        await b.start()
+        assert server.proc is not None
+        try:
+            async with b.subscribe("room:1") as sub:
+                os.kill(server.proc.pid, signal.SIGSTOP)
+                try:
+                    with pytest.raises(BrokerLost):
+                        await take(sub, 1, within=5.0)
+                    assert b.healthy is False
+                finally:
+                    os.kill(server.proc.pid, signal.SIGCONT)
+        finally:
+            await b.aclose()
