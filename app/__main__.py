@@ -1,4 +1,4 @@
-"""python -m app {serve,migrate,demo,create-admin}"""
+"""python -m app {serve,migrate,demo,create-admin,report}"""
 
 from __future__ import annotations
 
@@ -105,6 +105,23 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from app import report
+
+    async def run() -> dict:  # type: ignore[type-arg]
+        svc = _services(settings)
+        try:
+            return await report.build(svc)
+        finally:
+            await svc.db.aclose()
+
+    data = asyncio.run(run())
+    print(json.dumps(data, indent=2) if args.json else report.render(data))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app", description="Village server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -119,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--name", default="Admin")
     admin.add_argument("--org", default="Village")
     admin.add_argument("--password", help="default: asked for")
+    rep = sub.add_parser("report", help="escalation figures: latency, counts, false alarms")
+    rep.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
     try:
         settings = Settings()
@@ -133,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         "migrate": cmd_migrate,
         "demo": cmd_demo,
         "create-admin": cmd_create_admin,
+        "report": cmd_report,
     }[args.command]
     return handler(settings, args)
 

@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from app import messages
 from app.clock import Clock, SystemClock
+from app.notifications.dispatcher import Dispatcher
 from app.ratelimits import RateLimits
 from app.realtime.broker import broker_from_url
 from app.realtime.hub import Hub
@@ -25,7 +26,17 @@ from app.realtime.presence import MemoryPresence, PresenceStore
 from app.services import Services
 from app.settings import Settings
 from app.storage.database import Database
-from app.web import admin, api, audit_pages, moderation_api, pages, ws
+from app.web import (
+    admin,
+    api,
+    audit_pages,
+    clinician,
+    moderation_api,
+    pages,
+    risk_admin,
+    staff_ws,
+    ws,
+)
 from app.web.errors import handlers
 
 log = logging.getLogger("village")
@@ -92,9 +103,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         svc_box.append(svc)
         await hub.start()
         app.state.services = svc
+        dispatcher = Dispatcher(svc)
+        svc.outbox_written = dispatcher.wake.set
+        await dispatcher.start()
+        app.state.dispatcher = dispatcher
+        if not settings.smtp_host:
+            log.warning("VILLAGE_SMTP_HOST is not set: escalations reach clinicians live only")
         if settings.gc_freeze:
             # Start-up objects never become garbage: keep them out of every GC pass
-            # (docs/performance.md measures the pauses this shortens).
+            # (see docs/performance.md).
             gc.collect()
             gc.freeze()
         log.info(
@@ -105,6 +122,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         try:
             yield
         finally:
+            await dispatcher.aclose()
             await hub.aclose()
             await hub.presence.aclose()
             await broker.aclose()
@@ -117,6 +135,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *moderation_api.routes,
         *audit_pages.routes,
         *ws.routes,
+        *clinician.routes,
+        *staff_ws.routes,
+        *risk_admin.routes,
         Mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static"),
     ]
     return Starlette(

@@ -84,10 +84,16 @@ def validate_client_id(client_id: object) -> str:
 class Sent:
     message: Message
     duplicate: bool
+    # The private crisis-resources frame for the sender, sent right after the ack (app.risk).
+    care: dict[str, Any] | None = None
 
 
 async def send_message(svc: Services, access: RoomAccess, client_id: str, body: str) -> Sent:
-    """Store, then publish. A resend with the same client id returns the stored message."""
+    """Store (with its risk assessment and any escalation, in one transaction), then publish.
+    A resend with the same client id returns the stored message."""
+    from app import risk  # the risk hook imports this module's frames
+
+    verdict = None
     client_id = validate_client_id(client_id)
     body = validate_body(svc, body)
     user = access.user
@@ -95,7 +101,8 @@ async def send_message(svc: Services, access: RoomAccess, client_id: str, body: 
         async with svc.db.transaction() as s:
             existing = await store.message_by_client_id(s, user.id, client_id)  # type: ignore[arg-type]
             if existing is not None:
-                sent = Sent(existing, duplicate=True)
+                # Her first attempt may have died before the care frame reached her.
+                sent = Sent(existing, duplicate=True, care=await risk.care_again(s, existing))
             else:
                 # Re-checked per send: a removal between connect and send stops the message.
                 m = await group_store.membership(s, access.group.id, user.id)  # type: ignore[arg-type]
@@ -112,7 +119,8 @@ async def send_message(svc: Services, access: RoomAccess, client_id: str, body: 
                     created_at=svc.clock.now(),
                 )
                 s.add(msg)
-                sent = Sent(msg, duplicate=False)
+                verdict = await risk.screen(svc, s, access, msg)
+                sent = Sent(msg, duplicate=False, care=verdict.care)
     except IntegrityError:
         # The same client id raced in from another connection: that row wins.
         existing = await _existing(svc, user.id, client_id)  # type: ignore[arg-type]
@@ -125,6 +133,8 @@ async def send_message(svc: Services, access: RoomAccess, client_id: str, body: 
         )
     # Republished on a duplicate too: the first attempt may have died between commit and publish.
     await svc.hub.publish(access.room.id, envelopes(sent.message, user, access.role))  # type: ignore[arg-type]
+    if verdict is not None:
+        await risk.after_commit(svc, access, verdict)
     return sent
 
 

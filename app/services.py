@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.clock import Clock
@@ -20,6 +21,9 @@ class Services:
     broker: Broker
     hub: Hub
     limits: RateLimits
+    # Called after a commit that wrote to the notification outbox: wakes the dispatcher now
+    # instead of at its next poll (it is a latency hint; the poll alone loses nothing).
+    outbox_written: Callable[[], None] = lambda: None
 
 
 def offline_services(settings: Settings) -> Services:

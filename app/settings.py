@@ -72,6 +72,36 @@ class Settings(BaseSettings):
     )
     workers: int = Field(1, description="uvicorn worker processes (forced to 1 with memory://)")
     log_level: str = Field("info", description="Log level: debug, info, warning, error")
+    smtp_host: str = Field(
+        "", description="SMTP server for escalation emails; empty: no email (dashboard only)"
+    )
+    smtp_port: int = Field(25, description="SMTP server port")
+    smtp_username: str = Field("", description="SMTP login name (empty: no login)")
+    smtp_password: str = Field("", description="SMTP password")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS")
+    smtp_from: str = Field("village@localhost", description="From address of escalation emails")
+    webhook_url: str = Field(
+        "", description="Optional URL that receives signed JSON for each escalation notification"
+    )
+    webhook_secret: str = Field(
+        "", description="HMAC-SHA256 key for webhook signatures (empty: secret_key)"
+    )
+    escalation_ack_minutes: int = Field(
+        5, description="Minutes to acknowledge a high/imminent escalation before the ladder climbs"
+    )
+    oncall_backup_emails: list[str] = Field(
+        default_factory=list,
+        description="On-call backup clinicians alerted at the first ladder timeout (org default)",
+    )
+    notify_max_attempts: int = Field(
+        8, description="Attempts per notification before it is marked failed and shown to admins"
+    )
+    notify_backoff_seconds: float = Field(
+        5.0, description="First retry delay of a failed notification; doubles each attempt"
+    )
+    dispatcher_poll_seconds: float = Field(
+        1.0, description="How often the notification dispatcher checks the outbox and the ladder"
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -6,6 +6,7 @@
   if (!root) return;
   var roomId = root.dataset.roomId;
   var myId = Number(root.dataset.userId);
+  var isStaff = root.dataset.role === "facilitator" || root.dataset.role === "clinician";
   var list = document.getElementById("messages");
   var statusEl = document.getElementById("status");
   var form = document.getElementById("composer");
@@ -71,11 +72,62 @@
         : "Held from the group for the care team.";
       li.appendChild(note);
     }
+    if (m.status === "held" && isStaff && m.id) li.appendChild(releaseButton(m.id));
     shown.set(m.seq, li);
     if (fresh) insertInOrder(li, m.seq);
     // static/facilitation.js adds report / hide buttons.
     document.dispatchEvent(new CustomEvent("village:message", { detail: { li: li, message: m } }));
     if (lastSeq === null || m.seq > lastSeq) lastSeq = m.seq;
+  }
+
+  // A facilitator (or clinician) may let a held message through to the group.
+  function releaseButton(messageId) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = "link release";
+    b.textContent = "Release to the group";
+    b.addEventListener("click", function () {
+      var body = new URLSearchParams({ csrf: root.dataset.csrf });
+      fetch("/messages/" + messageId + "/release", { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) { errorEl.textContent = "Could not release that message."; errorEl.hidden = false; } });
+    });
+    return b;
+  }
+
+  // Private words for this member only: crisis resources, or a note that the care team wrote.
+  function renderCare(f) {
+    var li = document.createElement("li");
+    li.className = "care-card";
+    li.setAttribute("role", "alert");
+    var p = document.createElement("p");
+    p.textContent = f.message;
+    li.appendChild(p);
+    if (f.resources) {
+      var ul = document.createElement("ul");
+      f.resources.forEach(function (r) {
+        var item = document.createElement("li");
+        var strong = document.createElement("strong");
+        strong.textContent = r.name + ": ";
+        item.appendChild(strong);
+        if (r.href) {
+          var a = document.createElement("a");
+          a.href = r.href;
+          a.textContent = r.contact;
+          item.appendChild(a);
+        } else item.appendChild(document.createTextNode(r.contact));
+        ul.appendChild(item);
+      });
+      li.appendChild(ul);
+    }
+    if (f.url) {
+      var link = document.createElement("a");
+      link.href = f.url;
+      link.className = "button";
+      link.textContent = "Open the private conversation";
+      li.appendChild(link);
+    }
+    list.appendChild(li);
+    scrollDown();
   }
 
   function insertInOrder(li, seq) {
@@ -148,6 +200,10 @@
         flushOutbox();
       } else if (f.type === "ack") {
         outbox.delete(f.client_id);
+      } else if (f.type === "care") {
+        renderCare(f);
+      } else if (f.type === "reached_out") {
+        renderCare({ message: "Someone from the care team has written to you privately.", url: f.url });
       } else if (f.type === "presence") {
         renderPresence(f.members);
       } else if (f.type === "error") {

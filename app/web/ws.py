@@ -201,6 +201,8 @@ async def _handle_send(
             duplicate=sent.duplicate,
         )
     )
+    if sent.care is not None:
+        conn.send_direct(messages.encode(sent.care))
 
 
 routes = [WebSocketRoute("/ws/rooms/{room_id:int}", room_socket)]

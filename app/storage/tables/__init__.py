@@ -16,6 +16,12 @@ SQLModel.metadata.naming_convention = {
 
 from app.storage.tables.accounts import LoginSession, User
 from app.storage.tables.audit import AuditEntry
+from app.storage.tables.escalations import (
+    Escalation,
+    GroupRiskThresholds,
+    Notification,
+    OrgRiskSettings,
+)
 from app.storage.tables.facilitation import Flag, MemberMute, MessageReport, RoomControl
 from app.storage.tables.groups import AgreementAcceptance, Group, Invite, Membership, Organisation
 from app.storage.tables.messages import Message, Room
@@ -23,14 +29,18 @@ from app.storage.tables.messages import Message, Room
 __all__ = [
     "AgreementAcceptance",
     "AuditEntry",
+    "Escalation",
     "Flag",
     "Group",
+    "GroupRiskThresholds",
     "Invite",
     "LoginSession",
     "MemberMute",
     "Membership",
     "Message",
     "MessageReport",
+    "Notification",
+    "OrgRiskSettings",
     "Organisation",
     "Room",
     "RoomControl",

@@ -1,0 +1,1 @@
+"""Escalation notifications: an outbox in the database, senders (email, webhook), a dispatcher."""

@@ -1,0 +1,423 @@
+"""The engine: find cues sentence by sentence, apply context, combine into one assessment."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from moderation.anchors import WORD_END, Anchors
+from moderation.assessment import (
+    RISK_CATEGORIES,
+    Assessment,
+    AssessmentError,
+    Evidence,
+    RulesError,
+    Severity,
+)
+from moderation.context import (
+    ContextEvaluator,
+    ContextRules,
+    Hit,
+    Texts,
+    load_context,
+    source_label,
+)
+from moderation.normalize import Folded, Folder, has_stretch
+from moderation.rules import (
+    DEFAULT_RULES_DIR,
+    Cue,
+    Part,
+    check_unique,
+    cue_files,
+    cue_matches,
+    load_cues,
+    load_terms,
+    read_toml,
+)
+
+# Chat messages are short; anything this long is a paste or an attack, and a human should look.
+MAX_CHARS = 100_000
+# Only the last few messages of the same member change the meaning of a new one.
+MAX_RECENT = 5
+# How far back (characters) to look for who the subject of a cue is ("my friend says she ...").
+SUBJECT_LOOKBACK_CHARS = 80
+
+# Sentence ends: . ! ? ; followed by a space, a quote or the end, and line breaks.
+# "101.2" and "e.g." inside words stay whole.
+_SENTENCE_END_RE = re.compile(r"[.!?;]+(?![^\s\"])|\n+")
+_WORD_RE = re.compile(r"[a-z0-9_]+")
+WORD_CACHE_SIZE = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    hit: Hit
+    cue: Cue
+    folded: Folded
+
+
+class Engine:
+    """A compiled rule set. Thread-safe and reusable; build one with ``load_engine``."""
+
+    def __init__(self, cues: Sequence[Cue], context: ContextRules, folder: Folder) -> None:
+        self.cues = tuple(cues)
+        self.context = context
+        self._folder = folder
+        # Index every top-level alternative ("part") of every cue by its anchor words.
+        self._parts: list[tuple[int, Part]] = []
+        by_anchor: dict[str, list[int]] = {}
+        unanchored: list[int] = []
+        universe: set[str] = set()
+        for i, cue in enumerate(self.cues):
+            for part in cue.parts:
+                index = len(self._parts)
+                self._parts.append((i, part))
+                if part.anchors is None:
+                    unanchored.append(index)
+                    continue
+                universe.update(part.anchors, *part.also)
+                for anchor in part.anchors:
+                    by_anchor.setdefault(anchor, []).append(index)
+        self._unanchored = tuple(unanchored)
+        for rule in context.all:
+            universe.update(rule.anchors)
+            for _, anchors in rule.parts:
+                universe.update(anchors)
+        self._by_anchor = {a: tuple(v) for a, v in by_anchor.items()}
+        self._prefixes = frozenset(a for a in universe if not a.endswith(WORD_END))
+        self._whole_words = frozenset(a for a in universe if a.endswith(WORD_END))
+        self._prefix_lengths = tuple(sorted({len(a) for a in self._prefixes}))
+        # Words seen so far, and those that satisfy an anchor. Words repeat across messages,
+        # so after a short warm-up a message costs a few set operations.
+        self._seen_words: set[str] = set()
+        self._relevant: dict[
+            str, tuple[frozenset[str], tuple[tuple[int, tuple[Anchors, ...]], ...]]
+        ] = {}
+        self._cue_words: set[str] = set()
+        self._stretched: set[str] = set()
+        self._rules_for = [context.rules_for(cue) for cue in self.cues]
+
+    def assess(self, text: str, *, recent: Iterable[str] = ()) -> Assessment:
+        """Assess one message, using the same member's ``recent`` messages (oldest first).
+
+        Raises ``AssessmentError`` for input it cannot assess; callers must then treat the
+        message as needing human review, never as ``none``.
+        """
+        _check_text(text, "text")
+        if isinstance(recent, str):
+            raise AssessmentError("recent must be a sequence of messages, not one string")
+        try:
+            recent_list = list(recent)[-MAX_RECENT:]
+        except TypeError:
+            raise AssessmentError("recent must be a sequence of messages") from None
+        for i, message in enumerate(recent_list):
+            _check_text(message, f"recent[{i}]")
+
+        folded = [self._fold(text)]
+        current, current_keys, current_present = self._hits(folded[0], 0)
+        if not current and not recent_list:
+            return Assessment(Severity.NONE)
+        found = list(current)
+        keys = [current_keys]
+        presents = [current_present]
+        for source, message in enumerate(recent_list, start=1):
+            folded.append(self._fold(message))
+            more, more_keys, more_present = self._hits(folded[source], source)
+            found.extend(more)
+            keys.append(more_keys)
+            presents.append(more_present)
+        if not found:
+            return Assessment(Severity.NONE)
+        texts = Texts(
+            [f.text for f in folded],
+            [
+                frozenset(p) if p is not None else self._present(k)
+                for k, p in zip(keys, presents, strict=True)
+            ],
+            lambda source, span: self._anchors_in(folded[source].text, span, keys[source]),
+            lambda hit: self._third_party(folded[hit.source].text, hit.start, hit.end,
+                                          hit.sentence),
+        )
+        evaluator = ContextEvaluator(self.context, texts)
+        evidence: list[Evidence] = []
+        for item in found:
+            cue, hit = item.cue, item.hit
+            lowerers, raisers = self._rules_for[hit.cue_index]
+            severity, category, effects = evaluator.apply(
+                hit, cue.category, cue.severity, lowerers, raisers
+            )
+            # An older message's cue only matters here if this message raised it.
+            if hit.source != 0 and not any(e.direction == "raised" for e in effects):
+                continue
+            start, end = item.folded.to_original(hit.start, hit.end)
+            evidence.append(
+                Evidence(
+                    start=start,
+                    end=end,
+                    matched=item.folded.original[start:end],
+                    cue=cue.id,
+                    category=category,
+                    base_severity=cue.severity,
+                    severity=severity,
+                    context=tuple(effects),
+                    source=source_label(hit.source),
+                )
+            )
+        return _combine(evidence)
+
+    def _learn(self, words: set[str]) -> None:
+        """Work out, once per distinct word, which anchors it satisfies and which parts."""
+        if len(self._seen_words) >= WORD_CACHE_SIZE:
+            self._seen_words.clear()
+            self._relevant.clear()
+            self._cue_words.clear()
+            self._stretched.clear()
+        for word in words:
+            found = {word[:k] for k in self._prefix_lengths if k <= len(word)} & self._prefixes
+            whole = word + WORD_END
+            if whole in self._whole_words:
+                found.add(whole)
+            if found:
+                parts: set[int] = set()
+                for anchor in found:
+                    parts.update(self._by_anchor.get(anchor, ()))
+                self._relevant[word] = (
+                    frozenset(found),
+                    tuple((p, self._parts[p][1].also) for p in sorted(parts)),
+                )
+                if parts:
+                    self._cue_words.add(word)
+            self._seen_words.add(word)
+            if has_stretch(word):
+                self._stretched.add(word)
+
+    def _fold(self, text: str) -> Folded:
+        folded = self._folder.fold(text)
+        words = set(_WORD_RE.findall(folded.text))
+        unseen = words - self._seen_words
+        if unseen:
+            self._learn(unseen)
+        if not words.isdisjoint(self._stretched):
+            folded = self._folder.fold(text, squeeze=True)
+            words = set(_WORD_RE.findall(folded.text))
+            unseen = words - self._seen_words
+            if unseen:
+                self._learn(unseen)
+        folded.words = words
+        return folded
+
+    def _hits(
+        self, folded: Folded, source: int
+    ) -> tuple[list[_Found], set[str], set[str] | None]:
+        """Cue matches, the message's words that carry an anchor, and (if worked out) the
+        anchors present."""
+        text = folded.text
+        # Set algebra runs in C: the Python loops below only see the few words that can start
+        # a cue ("kill", "pills"), never every word of the message.
+        words = folded.words
+        relevant = self._relevant
+        keys = words & relevant.keys()
+        cue_keys = keys & self._cue_words
+        found: list[_Found] = []
+        present: set[str] | None = None
+        if not cue_keys and not self._unanchored:
+            return found, keys, present
+        # A part also needs a word of its second group ("thoughts of" AND "hurting" AND
+        # "baby"); most candidates fail here, before any regex runs.
+        possible: dict[int, list[str]] = {p: [] for p in self._unanchored}
+        for word in cue_keys:
+            for part_index, also in relevant[word][1]:
+                if also:
+                    if present is None:
+                        present = set().union(*[relevant[key][0] for key in keys])
+                    missing = False
+                    for group in also:
+                        if present.isdisjoint(group):
+                            missing = True
+                            break
+                    if missing:
+                        continue
+                if part_index in possible:
+                    possible[part_index].append(word)
+                else:
+                    possible[part_index] = [word]
+        if not possible:
+            return found, keys, present
+        sentences = folded.sentences = _sentences(text)
+        for part_index, triggers in possible.items():
+            i, part = self._parts[part_index]
+            # Run the regex only on the sentences where its words occur (str.find is C-fast;
+            # a find inside a longer word only widens the search, it never hides a match).
+            indexes: set[int] = set()
+            for word in triggers:
+                pos = text.find(word)
+                while pos != -1:
+                    indexes.add(_sentence_index(sentences, pos))
+                    pos = text.find(word, pos + 1)
+            if not triggers:
+                indexes = set(range(len(sentences)))
+            cue = self.cues[i]
+            for index in sorted(indexes):
+                sentence = sentences[index]
+                for m in part.regex.finditer(text, sentence[0], sentence[1]):
+                    start, end = m.span()
+                    if start == end:
+                        continue
+                    if cue.companions and any(
+                        c.search(text, sentence[0], sentence[1]) is None for c in cue.companions
+                    ):
+                        # An 'all' cue: every other pattern must match in this sentence too.
+                        # The evidence is the first pattern's match, so context rules (a
+                        # negation just before it) read it as they would a simple cue.
+                        break
+                    hit = Hit(i, start, end, sentence, None, source)
+                    found.append(_Found(hit, self.cues[i], folded))
+        return found, keys, present
+
+    def _anchors_in(self, text: str, span: tuple[int, int], keys: set[str]) -> frozenset[str]:
+        here = set(_WORD_RE.findall(text, span[0], span[1])) & keys
+        return frozenset().union(*[self._relevant[word][0] for word in here])
+
+    def _present(self, keys: set[str]) -> frozenset[str]:
+        anchors: set[str] = set()
+        for word in keys:
+            anchors |= self._relevant[word][0]
+        return frozenset(anchors)
+
+    def _third_party(self, text: str, start: int, end: int, sentence: tuple[int, int]) -> bool:
+        """Is the cue about someone else ("my friend says she'll kill herself")?"""
+        cue_text = text[start:end]
+        ctx = self.context
+        if ctx.first_person.search(cue_text):
+            return False
+        if ctx.third_in_cue.search(cue_text):
+            return True
+        lookback = max(sentence[0], start - SUBJECT_LOOKBACK_CHARS)
+        last_first = max((m.end() for m in ctx.first_person.finditer(text, lookback, start)),
+                         default=-1)
+        last_third = max((m.end() for m in ctx.third_party_subject.finditer(text, lookback,
+                                                                             start)),
+                         default=-1)
+        return last_third > last_first
+
+    def check_examples(self) -> list[str]:
+        """Every cue's examples must match it and its counter-examples must not."""
+        problems: list[str] = []
+        for cue in self.cues:
+            for example in cue.examples:
+                if not cue_matches(cue, self._folder.fold(example, squeeze=True).text):
+                    problems.append(f"{cue.source}: {cue.id}: example does not match: {example!r}")
+            for example in cue.counter_examples:
+                if cue_matches(cue, self._folder.fold(example, squeeze=True).text):
+                    problems.append(
+                        f"{cue.source}: {cue.id}: counter-example matches: {example!r}"
+                    )
+        for rule in self.context.all:
+            for example in rule.examples:
+                if rule.regex is not None and not rule.regex.search(
+                    self._folder.fold(example, squeeze=True).text
+                ):
+                    problems.append(f"context.toml: {rule.name}: example does not match: "
+                                    f"{example!r}")
+        return problems
+
+    def fold(self, text: str) -> Folded:
+        """The folded form the rules see (for debugging rules)."""
+        return self._fold(text)
+
+
+def _check_text(text: object, name: str) -> None:
+    if not isinstance(text, str):
+        raise AssessmentError(f"{name} must be a str, not {type(text).__name__}")
+    if len(text) > MAX_CHARS:
+        raise AssessmentError(f"{name} is {len(text)} characters; the limit is {MAX_CHARS}")
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _SENTENCE_END_RE.finditer(text):
+        if m.start() > start:
+            spans.append((start, m.start()))
+        start = m.end()
+    if start < len(text) or not spans:
+        spans.append((start, len(text)))
+    return spans
+
+
+def _sentence_index(sentences: list[tuple[int, int]], pos: int) -> int:
+    for index, span in enumerate(sentences):
+        if pos < span[1]:
+            return index
+    return len(sentences) - 1
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _combine(evidence: list[Evidence]) -> Assessment:
+    # Overlapping cues of one category describe one statement: keep the most severe.
+    evidence.sort(key=lambda e: (-e.severity.rank, -e.base_severity.rank, e.start))
+    kept: list[Evidence] = []
+    for item in evidence:
+        if any(k.category is item.category and k.source == item.source
+               and k.start < item.end and item.start < k.end for k in kept):
+            continue
+        kept.append(item)
+    kept.sort(key=lambda e: (e.source != "text", e.source, e.start))
+    severity = max((e.severity for e in kept), default=Severity.NONE)
+    present = {e.category for e in kept if e.severity > Severity.NONE}
+    categories = tuple(c for c in RISK_CATEGORIES if c in present)
+    return Assessment(severity, categories, tuple(kept))
+
+
+def load_engine(directory: str | Path | None = None) -> Engine:
+    """Load and compile a rules directory (default: the package's own ``rules/``).
+
+    Raises ``RulesError`` naming the file, the entry and the problem.
+    """
+    root = Path(directory) if directory is not None else DEFAULT_RULES_DIR
+    if not root.is_dir():
+        raise RulesError(f"{root}: not a directory of rule files")
+    terms = load_terms(root / "terms.toml")
+    lexicon = read_toml(root / "lexicon.toml")
+    words = lexicon.get("words")
+    emoji = lexicon.get("emoji", {})
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise RulesError("lexicon.toml: 'words' must be a list of strings")
+    if not isinstance(emoji, dict) or not all(isinstance(v, str) for v in emoji.values()):
+        raise RulesError("lexicon.toml: [emoji] must map each emoji to a word")
+    context = load_context(root / "context.toml", terms)
+    cues: list[Cue] = []
+    files = cue_files(root)
+    if not files:
+        raise RulesError(f"{root}: no cue files (*.toml with [[cue]] entries)")
+    for path in files:
+        cues.extend(load_cues(path, terms))
+    check_unique(((c.id, c.source) for c in cues), "cue")
+    return Engine(cues, context, Folder(words, emoji))
+
+
+_default: Engine | None = None
+_default_lock = threading.Lock()
+
+
+def default_engine() -> Engine:
+    """The engine for the package's own rules, compiled once on first use."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = load_engine()
+    return _default
+
+
+def assess(text: str, *, recent: Iterable[str] = ()) -> Assessment:
+    """Assess one chat message with the default rules. See ``Engine.assess``."""
+    return default_engine().assess(text, recent=recent)
+
+
