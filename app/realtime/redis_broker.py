@@ -34,6 +34,7 @@ PUBLISH_ATTEMPTS = 3  # then the batch is dropped: the database still has every 
 SUBSCRIBE_CONFIRM_SECS = 5.0  # no SUBSCRIBE reply by then: treat the connection as lost
 WAIT_FOR_UP_SECS = 2.0  # a subscribe during an outage waits this long before giving up
 RECONNECT_BACKOFF_SECS = (0.1, 0.25, 0.5, 1.0)  # short: clients converge within seconds
+COMMAND_TIMEOUT_SECS = 2.0  # a Redis command or connect slower than this counts as failed
 HEALTH_CHECK_SECS = 5  # redis-py PINGs an idle pub/sub connection this often
 ALIVE_CHANNEL = "_alive"  # always subscribed; carries the listener's own liveness checks
 SILENT_CHECKS = 3  # health checks without hearing anything before the connection is dropped
@@ -80,6 +81,7 @@ class RedisBroker:
         self.prefix = prefix
         self.health_check_secs = health_check_secs
         self._client: aioredis.Redis | None = None
+        self._sub_client: aioredis.Redis | None = None
         self._pubsub: aioredis.client.PubSub | None = None
         self._subs: dict[str, set[_RedisSubscription]] = {}  # full channel name -> subscribers
         self._confirmed: dict[str, asyncio.Event] = {}
@@ -98,9 +100,19 @@ class RedisBroker:
 
     async def start(self) -> None:
         self._closed = False
-        # A bounded pool: the publisher needs one connection, the rest is headroom.
+        # A bounded pool: the publisher needs one connection, the rest is headroom. Every
+        # command has a deadline: a Redis that restarts mid-command must not hang the publisher.
         self._client = aioredis.Redis.from_url(
-            self.url, max_connections=8, health_check_interval=self.health_check_secs
+            self.url,
+            max_connections=8,
+            socket_timeout=COMMAND_TIMEOUT_SECS,
+            socket_connect_timeout=COMMAND_TIMEOUT_SECS,
+        )
+        # The listener's connection waits for messages indefinitely: no socket timeout there.
+        self._sub_client = aioredis.Redis.from_url(
+            self.url,
+            socket_connect_timeout=COMMAND_TIMEOUT_SECS,
+            health_check_interval=self.health_check_secs,
         )
         self._listener = asyncio.create_task(self._listen_forever(), name="redis-listener")
         self._publisher = asyncio.create_task(self._publish_forever(), name="redis-publisher")
@@ -176,8 +188,9 @@ class RedisBroker:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         self._lose_all()
-        if self._client is not None:
-            await self._client.aclose()
+        for client in (self._client, self._sub_client):
+            if client is not None:
+                await client.aclose()
 
     def _lose_all(self) -> None:
         for subs in self._subs.values():
@@ -208,8 +221,8 @@ class RedisBroker:
             await asyncio.sleep(delay)
 
     async def _listen_once(self) -> None:
-        assert self._client is not None
-        pubsub = self._client.pubsub()
+        assert self._sub_client is not None
+        pubsub = self._sub_client.pubsub()
         self._pubsub = pubsub
         await pubsub.subscribe(self._full(ALIVE_CHANNEL))
         # Wait for the first confirmation before declaring the broker up.

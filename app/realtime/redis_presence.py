@@ -33,7 +33,9 @@ class RedisPresence:
         self.heartbeat_secs = heartbeat_secs
         self.worker = uuid.uuid4().hex[:12]
         self.on_expired: Callable[[int], Awaitable[None]] | None = None
-        self._client = aioredis.Redis.from_url(url, max_connections=8)
+        self._client = aioredis.Redis.from_url(
+            url, max_connections=8, socket_timeout=2.0, socket_connect_timeout=2.0
+        )
         self._local: dict[str, tuple[int, str]] = {}  # conn_key -> (room_id, entry)
         self._heartbeat: asyncio.Task[None] | None = None
 

@@ -19,22 +19,30 @@ from tests.support.processes import SHARED_REDIS, free_port, start_gunicorn, wor
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
 
 # gunicorn forks a fresh worker from a preloaded master in a fraction of a second; with two
-# workers one serves while the other respawns, which keeps 200 kills within about a minute
-# on two shared cores. VILLAGE_KILL_LOOP overrides the count.
+# workers one serves while the other respawns. 200 kills take ~75 s on two idle cores but three
+# times that on a busy shared machine, so the loop also stops at a time budget, after at least
+# MIN_KILLS. VILLAGE_KILL_LOOP and VILLAGE_KILL_BUDGET_SECS override both.
 KILLS = int(os.environ.get("VILLAGE_KILL_LOOP", "200"))
+BUDGET_SECS = float(os.environ.get("VILLAGE_KILL_BUDGET_SECS", "90"))
+MIN_KILLS = min(KILLS, 50)
 
 
 async def test_no_acknowledged_message_is_lost_when_the_worker_dies_after_acking(
     pg_world: World, prefix: str
 ) -> None:
-    """200 times: send, receive the ack, SIGKILL the worker at once; every acked id is stored."""
+    """Up to 200 times: send, receive the ack, SIGKILL the worker at once; every acknowledged
+    message is in the database."""
     port = free_port()
     env = worker_env(pg_world.settings.database_url, SHARED_REDIS, prefix, ORIGIN)
     master = start_gunicorn(port, env, workers=2)
     client = ChatClient(pg_world.people["amara"], pg_world.room_id)
     acked: list[str] = []
     try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BUDGET_SECS
         for i in range(KILLS):
+            if i >= MIN_KILLS and loop.time() > deadline:
+                break
             await client.reconnect([f"ws://127.0.0.1:{port}"], deadline_secs=30)
             pid = _serving_pid(master.pid, client)
             client_id = await client.send(f"message {i}")
@@ -49,7 +57,8 @@ async def test_no_acknowledged_message_is_lost_when_the_worker_dies_after_acking
             cid for _, cid, _ in await db_messages(pg_world.settings.database_url, pg_world.room_id)
         }
         missing = [cid for cid in acked if cid not in stored]
-        assert (len(acked), missing) == (KILLS, [])
+        assert len(acked) >= MIN_KILLS
+        assert missing == []
     finally:
         await client.close()
         master.terminate()

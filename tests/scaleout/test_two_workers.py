@@ -65,7 +65,7 @@ async def test_clients_of_a_killed_worker_resume_on_the_other_with_nothing_lost(
             await c.closed.wait()
             if stop.is_set():
                 return
-            await c.reconnect([survivor.ws_base])
+            await c.resume([survivor.ws_base])
 
     tasks = [asyncio.create_task(chatter(c)) for c in clients]
     tasks += [asyncio.create_task(resume_when_dropped(c)) for c in clients]

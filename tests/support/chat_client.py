@@ -68,17 +68,28 @@ class ChatClient:
                 raise TimeoutError(f"{self.tag} could not reconnect")
             await asyncio.sleep(0.02)
 
+    async def resume(self, bases: list[str]) -> None:
+        """Reconnect as a browser tab would: keep trying (a busy server may be slow to answer)."""
+        while True:
+            try:
+                await self.reconnect(bases)
+                return
+            except TimeoutError:
+                continue
+
     async def send(self, body: str) -> str:
         self._sent += 1
         client_id = f"{self.tag}-{self._sent}-{uuid.uuid4().hex[:6]}"
         self.pending[client_id] = body
-        with contextlib.suppress(WebSocketException, OSError, AttributeError):
+        with contextlib.suppress(WebSocketException, OSError):
             await self._send_frame(client_id, body)
         return client_id
 
     async def _send_frame(self, client_id: str, body: str) -> None:
-        assert self.ws is not None
-        await self.ws.send(json.dumps({"type": "send", "client_id": client_id, "body": body}))
+        ws = self.ws
+        if ws is None:
+            return  # between connections: stays pending and is resent on reconnect
+        await ws.send(json.dumps({"type": "send", "client_id": client_id, "body": body}))
 
     async def _read(self, ws: ClientConnection) -> None:
         try:
@@ -140,5 +151,6 @@ async def wait_acked(clients: list[ChatClient], within: float) -> None:
     end = loop.time() + within
     while any(c.pending for c in clients):
         if loop.time() > end:
-            raise AssertionError({c.tag: list(c.pending) for c in clients if c.pending})
+            stuck = {c.tag: (len(c.pending), c.errors[-3:], c.close_codes) for c in clients}
+            raise AssertionError({tag: v for tag, v in stuck.items() if v[0]})
         await asyncio.sleep(0.05)

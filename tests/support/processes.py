@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_REDIS = os.environ.get("VILLAGE_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -98,10 +99,17 @@ class Worker:
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            # VILLAGE_TEST_WORKER_LOG=dir keeps each worker's log there, for debugging.
+            stderr=self._log(),
         )
         if wait:
             self.wait_ready()
+
+    def _log(self) -> int | TextIO:
+        folder = os.environ.get("VILLAGE_TEST_WORKER_LOG")
+        if not folder:
+            return subprocess.DEVNULL
+        return open(Path(folder) / f"worker-{self.port}.log", "w")
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -138,7 +146,7 @@ def worker_env(db_url: str, broker_url: str, prefix: str, origin: str) -> dict[s
         "VILLAGE_BROKER_URL": broker_url,
         "VILLAGE_REDIS_PREFIX": prefix,
         "VILLAGE_PUBLIC_URL": origin,
-        "VILLAGE_LOG_LEVEL": "warning",
+        "VILLAGE_LOG_LEVEL": "info" if os.environ.get("VILLAGE_TEST_WORKER_LOG") else "warning",
         "VILLAGE_PRESENCE_HEARTBEAT_SECONDS": "1",
         # Fault tests send fast on purpose; the limit itself is tested elsewhere.
         "VILLAGE_MESSAGES_PER_WINDOW": "100000",
