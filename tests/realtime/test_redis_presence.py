@@ -81,3 +81,15 @@ async def test_two_workers_share_one_rate_limit(sqlite_url: str) -> None:
     ]
     assert results == [True, True, True, False]
     assert await two.message_allowed(4, 1) is True  # someone else is not affected
+
+
+async def test_messages_are_not_refused_while_redis_is_unreachable(sqlite_url: str) -> None:
+    """The shared counter being down never stops a member from sending (the limit fails open)."""
+    from tests.support.processes import free_port
+
+    settings = make_settings(
+        sqlite_url, broker_url=f"redis://127.0.0.1:{free_port()}/0", messages_per_window=1
+    )
+    limits = RateLimits(settings)
+    assert [await limits.message_allowed(3, 1) for _ in range(3)] == [True, True, True]
+    assert await limits.login_allowed("amara@t.test", "10.0.0.1") is True
