@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app import accounts, groups
+from app import accounts, groups, schedule
 from app.services import Services
 from app.storage import accounts as account_store
 
@@ -57,4 +57,5 @@ async def seed(svc: Services) -> list[tuple[str, str, str]]:
                 credential=credential,
             )
             await groups.assign(svc, admin, group.id, email, role or "member")  # type: ignore[arg-type]
+        await schedule.seed_demo_schedule(svc, admin, group.id)  # type: ignore[arg-type]
     return [(role or "admin", email, DEMO_PASSWORD) for email, _, role, _ in PEOPLE]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -16,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from app import messages
+from app import attendance, group_sessions, messages
 from app.clock import Clock, SystemClock
 from app.notifications.dispatcher import Dispatcher
 from app.ratelimits import RateLimits
@@ -37,6 +39,7 @@ from app.web import (
     staff_ws,
     ws,
 )
+from app.web import group_sessions as group_session_pages
 from app.web.errors import handlers
 
 log = logging.getLogger("village")
@@ -102,6 +105,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         )
         svc_box.append(svc)
         await hub.start()
+        upkeep = asyncio.create_task(group_sessions.upkeep_loop(svc), name="session-upkeep")
         app.state.services = svc
         dispatcher = Dispatcher(svc)
         svc.outbox_written = dispatcher.wake.set
@@ -122,8 +126,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         try:
             yield
         finally:
+            upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upkeep
             await dispatcher.aclose()
             await hub.aclose()
+            await attendance.drain()
             await hub.presence.aclose()
             await broker.aclose()
             await db.aclose()
@@ -134,6 +142,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *api.routes,
         *moderation_api.routes,
         *audit_pages.routes,
+        *group_session_pages.routes,
         *ws.routes,
         *clinician.routes,
         *staff_ws.routes,

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from app import group_sessions
 from app.access import RoomAccess
 from app.errors import InvalidInput, NotFound
 from app.realtime.envelope import Envelope
@@ -96,6 +97,7 @@ async def send_message(svc: Services, access: RoomAccess, client_id: str, body: 
     verdict = None
     client_id = validate_client_id(client_id)
     body = validate_body(svc, body)
+    await group_sessions.ensure_room_open(svc, access, body)  # read-only between sessions
     user = access.user
     try:
         async with svc.db.transaction() as s:

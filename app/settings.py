@@ -102,6 +102,24 @@ class Settings(BaseSettings):
     dispatcher_poll_seconds: float = Field(
         1.0, description="How often the notification dispatcher checks the outbox and the ladder"
     )
+    group_timezone: str = Field(
+        "America/New_York", description="Time zone of a group until an admin sets its own (IANA)"
+    )
+    billing_unit_rule: Literal["cms_8_minute", "whole_units"] = Field(
+        "cms_8_minute",
+        description="15-min units: cms_8_minute=floor((min+7)/15), whole_units=floor(min/15)",
+    )
+    facilitator_ratio: int = Field(
+        12, description="Members per facilitator a payer accepts; larger groups are flagged"
+    )
+    attended_min_percent: int = Field(
+        75, description="Share of a session (%) a member must be present for to count as attended"
+    )
+    closed_room_crisis_text: str = Field(
+        "If you are in crisis, call or text 988 (Suicide & Crisis Lifeline), or call 911. "
+        "Postpartum Support International HelpLine: call or text 1-800-944-4773.",
+        description="Crisis resources shown when a room is closed between sessions",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from app import accounts, groups
+from app import accounts, groups, schedule
 from app.access import enter_room
 from app.errors import AgreementsRequired, InvalidInput, NotFound, RateLimited
 from app.web.auth import (
@@ -129,7 +129,10 @@ async def my_groups(request: Request) -> Response:
 async def group_page(request: Request) -> Response:
     who = await signed_in(request)
     mine = await groups.my_group(services(request), who.user, int(request.path_params["group_id"]))
-    return page(request, "group.html", mg=mine, notice=groups.CONFIDENTIALITY_NOTICE)
+    upcoming = await schedule.upcoming_lines(services(request), who.user, mine.group.id)  # type: ignore[arg-type]
+    return page(
+        request, "group.html", mg=mine, notice=groups.CONFIDENTIALITY_NOTICE, upcoming=upcoming
+    )
 
 
 async def accept_agreements(request: Request) -> Response:

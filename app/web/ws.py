@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from app import accounts, messages, room_controls
+from app import accounts, attendance, messages, room_controls
 from app.access import RoomAccess, enter_room
 from app.errors import AgreementsRequired, NotAuthenticated, NotFound, VillageError
 from app.realtime import closecodes
@@ -73,7 +73,9 @@ async def room_socket(ws: WebSocket) -> None:
         queue_size=svc.settings.outbound_queue_size,
     )
     await svc.hub.join(conn)
+    interval = None
     try:
+        interval = await attendance.connected(svc, access)
         await _sync(svc, conn, access, _after(ws))
         tasks = [
             asyncio.create_task(_sender(ws, conn)),
@@ -90,6 +92,7 @@ async def room_socket(ws: WebSocket) -> None:
                     await task
     finally:
         await svc.hub.leave(conn)
+        await attendance.disconnected(svc, access, interval)
         if conn.close_code is None:
             with contextlib.suppress(Exception):
                 await ws.close()

@@ -26,6 +26,8 @@ HTTP_ROOM_ROUTES = {
     "/api/rooms/{room_id:int}/moderation": "GET",
     "/api/rooms/{room_id:int}/flags": "GET",
     "/api/rooms/{room_id:int}/flags/{flag_id:int}/resolve": "POST",
+    # Group sessions (docs/attendance.md): the room's session panel
+    "/api/rooms/{room_id:int}/session": "GET",
 }
 # Actions an organisation admin may take without membership (they answer with no room
 # content; tests/facilitation covers them). Every read of the room still refuses the admin.

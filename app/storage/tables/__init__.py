@@ -23,26 +23,40 @@ from app.storage.tables.escalations import (
     OrgRiskSettings,
 )
 from app.storage.tables.facilitation import Flag, MemberMute, MessageReport, RoomControl
+from app.storage.tables.group_sessions import (
+    AttendanceRecord,
+    ConnectionInterval,
+    GroupSession,
+    GroupSettings,
+    NoteAddendum,
+    SessionNote,
+)
 from app.storage.tables.groups import AgreementAcceptance, Group, Invite, Membership, Organisation
 from app.storage.tables.messages import Message, Room
 
 __all__ = [
     "AgreementAcceptance",
+    "AttendanceRecord",
     "AuditEntry",
+    "ConnectionInterval",
     "Escalation",
     "Flag",
     "Group",
     "GroupRiskThresholds",
+    "GroupSession",
+    "GroupSettings",
     "Invite",
     "LoginSession",
     "MemberMute",
     "Membership",
     "Message",
     "MessageReport",
+    "NoteAddendum",
     "Notification",
     "OrgRiskSettings",
     "Organisation",
     "Room",
     "RoomControl",
+    "SessionNote",
     "User",
 ]
