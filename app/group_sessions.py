@@ -175,34 +175,21 @@ async def _facilitator_present(svc: Services, room_id: int) -> bool:
     return any(c.get("role") == "facilitator" for c in await svc.hub.presence.members(room_id))
 
 
-def _may_be_risk(body: str) -> bool:
-    """Any risk cue at all (or an engine failure): the message must reach the risk path."""
-    from moderation import Severity, assess
-
-    try:
-        return assess(body).severity >= Severity.LOW
-    except Exception:
-        return True
-
-
-async def ensure_room_open(svc: Services, access: RoomAccess, body: str) -> None:
-    """Raise RoomClosed when a member writes in a closed room. Called from the send path.
-    A message with any risk cue is never refused here: it goes on to be screened, held for
-    the care team if need be, and escalated, whatever the room's hours."""
+async def closed_room_error(svc: Services, access: RoomAccess) -> RoomClosed | None:
+    """The refusal for a member writing in a closed room, or None while the room is open.
+    The send path decides: a message with any risk cue is held for the care team instead."""
     if access.room.kind != "group" or access.is_staff:
-        return
+        return None
     group_id: int = access.group.id  # type: ignore[assignment]
     async with svc.db.transaction() as s:
         settings = await store.group_settings(s, group_id)
         if settings is None or settings.room_open_policy != "live_only":
-            return
+            return None
         if await store.live_session(s, group_id) is not None:
-            return
+            return None
     if await _facilitator_present(svc, access.room.id):  # type: ignore[arg-type]
-        return
-    if _may_be_risk(body):
-        return
-    raise RoomClosed(await closed_message(svc, group_id))
+        return None
+    return RoomClosed(await closed_message(svc, group_id))
 
 
 async def closed_message(svc: Services, group_id: int) -> str:

@@ -12,7 +12,7 @@ from app import group_sessions
 from app.access import RoomAccess
 from app.errors import InvalidInput, NotFound
 from app.realtime.envelope import Envelope
-from app.room_controls import check_can_send
+from app.room_controls import send_restriction
 from app.services import Services
 from app.storage import groups as group_store
 from app.storage import messages as store
@@ -97,7 +97,7 @@ async def send_message(svc: Services, access: RoomAccess, client_id: str, body: 
     verdict = None
     client_id = validate_client_id(client_id)
     body = validate_body(svc, body)
-    await group_sessions.ensure_room_open(svc, access, body)  # read-only between sessions
+    closed = await group_sessions.closed_room_error(svc, access)  # read-only between sessions
     user = access.user
     try:
         async with svc.db.transaction() as s:
@@ -110,7 +110,9 @@ async def send_message(svc: Services, access: RoomAccess, client_id: str, body: 
                 m = await group_store.membership(s, access.group.id, user.id)  # type: ignore[arg-type]
                 if m is None or m.status != "active":
                     raise NotFound()
-                await check_can_send(s, access.room, m, svc.clock.now())  # lock, mute, slow mode
+                restriction = closed or await send_restriction(
+                    s, access.room, m, svc.clock.now()
+                )  # lock, mute, slow mode
                 seq = await store.next_seq(s, access.room.id)  # type: ignore[arg-type]
                 msg = Message(
                     room_id=access.room.id,
@@ -122,6 +124,12 @@ async def send_message(svc: Services, access: RoomAccess, client_id: str, body: 
                 )
                 s.add(msg)
                 verdict = await risk.screen(svc, s, access, msg)
+                if restriction is not None:
+                    # A paused room or member never silences risk: such words go to the care
+                    # team (held from the group), anything else is refused and rolled back.
+                    if verdict.severity == "none":
+                        raise restriction
+                    await risk.hold_restricted(svc, s, access, msg, verdict, restriction.code)
                 sent = Sent(msg, duplicate=False, care=verdict.care)
     except IntegrityError:
         # The same client id raced in from another connection: that row wins.

@@ -170,3 +170,28 @@ async def after_commit(svc: Services, access: RoomAccess, verdict: Verdict) -> N
                 "text": f"Consider checking in with {access.user.display_name}.",
             },
         )
+
+
+async def hold_restricted(
+    svc: Services,
+    s: AsyncSession,
+    access: RoomAccess,
+    msg: Message,
+    verdict: Verdict,
+    restriction: str,
+) -> None:
+    """A member who may not post to the group now (locked, muted, slow mode, closed room) wrote
+    something with risk in it: keep it from the group, keep it for staff, tell her gently."""
+    if msg.status != "held":
+        msg.status = "held"
+        s.add(msg)
+        await audit.record(
+            s, at=svc.clock.now(), actor_id=None, action="message.hold",
+            target_type="message", target_id=msg.id, group_id=access.group.id,
+            detail={"severity": verdict.severity, "restriction": restriction},
+        )  # fmt: skip
+    if verdict.care is None:
+        org = await store.org_settings(s, access.group.org_id)
+        verdict.care = crisis.care_frame(
+            msg.room_id, held=True, resources=crisis.resources_for(org.crisis_resources)
+        )

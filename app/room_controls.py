@@ -51,22 +51,23 @@ def _iso(at: datetime | None) -> str | None:
     return at.isoformat(timespec="seconds") if at else None
 
 
-async def check_can_send(
+async def send_restriction(
     s: AsyncSession, room: Room, membership: Membership, now: datetime
-) -> None:
-    """Called by messages.send_message inside its transaction, before a seq is claimed."""
+) -> SendRefused | None:
+    """Lock, mute or slow mode for this member now, or None. messages.send_message refuses
+    the message, unless it carries risk: then it is held for the care team instead."""
     if membership.role in STAFF_ROLES or room.kind != "group":
-        return
+        return None
     control = await store.room_control(s, room.id)  # type: ignore[arg-type]
     if control is not None and control.locked:
-        raise SendRefused(
+        return SendRefused(
             "room_locked",
             "A facilitator has paused this room: you can read, but not send, for now.",
         )
     mutes = await store.active_mutes(s, room.group_id, now, membership.user_id)
     if mutes:
         until = max(m.until for m in mutes)
-        raise SendRefused(
+        return SendRefused(
             "muted",
             "A facilitator has paused your messages in this group until "
             f"{until:%H:%M} UTC. You can still read, and message the care team privately.",
@@ -77,12 +78,13 @@ async def check_can_send(
         wait = timedelta(seconds=control.slow_mode_seconds) - (now - last) if last else None
         if wait is not None and wait.total_seconds() > 0:
             retry = math.ceil(wait.total_seconds())
-            raise SendRefused(
+            return SendRefused(
                 "slow_mode",
                 f"Slow mode is on: one message every {control.slow_mode_seconds} seconds. "
                 f"You can send again in {retry} s.",
                 retry_after=retry,
             )
+    return None
 
 
 def room_state_frame(room_id: int, control: RoomControl | None) -> str:

@@ -33,7 +33,10 @@ def assess_lines(engine: Engine, stdin: TextIO, stdout: TextIO) -> int:
         out: dict[str, Any]
         ident: Any = None
         try:
-            data = json.loads(line)
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON: {exc}") from None
             if not isinstance(data, dict):
                 raise ValueError("expected a JSON object")
             ident = data.get("id")

@@ -107,6 +107,9 @@ class ContextRule:
     examples: tuple[str, ...]
     min_rank: int = 0
     max_rank: int = 4
+    # The ranks this rule can change at all, folded with min/max_base: checked first, as ints.
+    move_low: int = 0
+    move_high: int = 4
     # Anchors one of which any match of ``regex`` contains: if none occurs in the message, the
     # regex cannot match and is not run (most raisers are long patterns over the whole message).
     anchors: frozenset[str] = frozenset()
@@ -117,6 +120,7 @@ class ContextRule:
     # anchor -> indexes of the parts it indexes; parts without anchors always run.
     part_index: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     always_parts: tuple[int, ...] = ()
+    part_groups: tuple[tuple[frozenset[str], ...], ...] = ()
 
     def matches(
         self, text: str, start: int, end: int, present: frozenset[str] | None
@@ -127,7 +131,11 @@ class ContextRule:
             hits = set(self.always_parts)
             for anchor in present.intersection(self.part_index):
                 hits.update(self.part_index[anchor])
-            chosen = sorted(hits)
+            # Every other required word group of the alternative must be present too.
+            chosen = sorted(
+                i for i in hits
+                if all(not present.isdisjoint(group) for group in self.part_groups[i])
+            )
         for index in chosen:
             yield from self.parts[index][0].finditer(text, start, end)
 
@@ -150,9 +158,7 @@ class ContextRule:
 
     def can_move(self, rank: int) -> bool:
         """Skip rules that could not change this severity (saves the regex search)."""
-        if self.kind == "lower":
-            return rank > self.to.rank if self.to is not None else (self.by > 0 and rank > 0)
-        return rank < self.to.rank if self.to is not None else (self.by > 0 and rank < 4)
+        return self.move_low <= rank <= self.move_high
 
     def applies_now(self, third_party: Callable[[], bool], rank: int) -> bool:
         if not self.min_rank <= rank <= self.max_rank:
@@ -296,10 +302,15 @@ def _rule(
         examples=tuple(examples),
         anchors=_required_anchors(entry["pattern"], terms) if needs_pattern else frozenset(),
         parts=(parts := _parts(entry["pattern"], terms, where) if needs_pattern else ()),
+        part_groups=tuple(
+            tuple(required_sets(regex.pattern)[1:4]) for regex, _ in parts
+        ),
         part_index=_index_parts(parts),
         always_parts=tuple(i for i, (_, anchors) in enumerate(parts) if not anchors),
-        min_rank=severity("min_base", Severity.NONE).rank,
-        max_rank=severity("max_base", Severity.IMMINENT).rank,
+        min_rank=(min_rank := severity("min_base", Severity.NONE).rank),
+        max_rank=(max_rank := severity("max_base", Severity.IMMINENT).rank),
+        move_low=max(min_rank, _move_range(kind, entry, severity)[0]),
+        move_high=min(max_rank, _move_range(kind, entry, severity)[1]),
     )
 
 
@@ -312,6 +323,14 @@ def _parts(
         sets = required_sets(compiled)
         parts.append((re.compile(compiled), sets[0] if sets else frozenset()))
     return tuple(parts)
+
+
+def _move_range(kind: str, entry: dict[str, Any], severity: Any) -> tuple[int, int]:
+    """Lowest and highest severity rank a rule can change."""
+    if "to" in entry:
+        target = severity("to", Severity.NONE).rank
+        return (target + 1, 4) if kind == "lower" else (0, target - 1)
+    return (1, 4) if kind == "lower" else (0, 3)
 
 
 def _index_parts(
@@ -370,17 +389,27 @@ class ContextEvaluator:
             in_message = None
         for rule in lowerers:
             rank = severity.rank
-            if not rule.applies_now(third_party, rank) or not rule.can_move(rank):
+            # Cheapest checks first. A latent cue (base none) is still dismissed by a lowering
+            # rule ("I'm not going to do it"), so nothing can raise it afterwards.
+            if rank and not rule.move_low <= rank <= rule.move_high:
                 continue
             if rule.anchors and in_message is not None:
                 # The rule's words are absent from where it looks: it cannot match.
                 pool = in_sentence if rule.scope in _SENTENCE_SCOPES else in_message
                 if rule.anchors.isdisjoint(pool):
                     continue
+            if not rule.applies_now(third_party, rank):
+                continue
             matched = self._find(rule, hit, (hit.source,))
             if matched is None:
                 continue
             new = rule.target(severity)
+            if rank == 0:
+                effects.append(
+                    ContextEffect(rule.name, "lowered", severity, severity, matched[1],
+                                  source_label(matched[0]))
+                )
+                break
             if new < severity:
                 effects.append(
                     ContextEffect(rule.name, "lowered", severity, new, matched[1],
@@ -396,7 +425,9 @@ class ContextEvaluator:
         sources = tuple(range(len(self.texts.texts))) if hit.source == 0 else (0,)
         for rule in raisers:
             rank = severity.rank
-            if not rule.applies_now(third_party, rank) or not rule.can_move(rank):
+            if not rule.move_low <= rank <= rule.move_high:
+                continue
+            if not rule.applies_now(third_party, rank):
                 continue
             matched = self._find(rule, hit, sources)
             if matched is None:

@@ -86,6 +86,8 @@ class Engine:
             universe.update(rule.anchors)
             for _, anchors in rule.parts:
                 universe.update(anchors)
+            for groups in rule.part_groups:
+                universe.update(*groups)
         self._by_anchor = {a: tuple(v) for a, v in by_anchor.items()}
         self._prefixes = frozenset(a for a in universe if not a.endswith(WORD_END))
         self._whole_words = frozenset(a for a in universe if a.endswith(WORD_END))
@@ -246,22 +248,23 @@ class Engine:
                     possible[part_index] = [word]
         if not possible:
             return found, keys, present
-        sentences = folded.sentences = _sentences(text)
+        around: dict[int, tuple[int, int]] = {}
         for part_index, triggers in possible.items():
             i, part = self._parts[part_index]
             # Run the regex only on the sentences where its words occur (str.find is C-fast;
             # a find inside a longer word only widens the search, it never hides a match).
-            indexes: set[int] = set()
+            spans: set[tuple[int, int]] = set()
             for word in triggers:
                 pos = text.find(word)
                 while pos != -1:
-                    indexes.add(_sentence_index(sentences, pos))
+                    if pos not in around:
+                        around[pos] = _sentence_around(text, pos)
+                    spans.add(around[pos])
                     pos = text.find(word, pos + 1)
             if not triggers:
-                indexes = set(range(len(sentences)))
+                spans = set(_sentences(text))
             cue = self.cues[i]
-            for index in sorted(indexes):
-                sentence = sentences[index]
+            for sentence in sorted(spans):
                 for m in part.regex.finditer(text, sentence[0], sentence[1]):
                     start, end = m.span()
                     if start == end:
@@ -296,6 +299,8 @@ class Engine:
         if ctx.third_in_cue.search(cue_text):
             return True
         lookback = max(sentence[0], start - SUBJECT_LOOKBACK_CHARS)
+        # The subject must be in the same clause: "i'm alone with the baby, bleeding" is hers.
+        lookback = max(lookback, text.rfind(",", lookback, start) + 1)
         last_first = max((m.end() for m in ctx.first_person.finditer(text, lookback, start)),
                          default=-1)
         last_third = max((m.end() for m in ctx.third_party_subject.finditer(text, lookback,
@@ -348,11 +353,23 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _sentence_index(sentences: list[tuple[int, int]], pos: int) -> int:
-    for index, span in enumerate(sentences):
-        if pos < span[1]:
-            return index
-    return len(sentences) - 1
+def _sentence_around(text: str, pos: int) -> tuple[int, int]:
+    """The sentence holding ``pos``, found by looking outwards from it (cheaper than
+    splitting a whole message when only one or two words matter)."""
+    start = 0
+    limit = pos
+    while True:
+        j = max(text.rfind(".", 0, limit), text.rfind("!", 0, limit), text.rfind("?", 0, limit),
+                text.rfind(";", 0, limit), text.rfind("\n", 0, limit))
+        if j < 0:
+            break
+        after = text[j + 1:j + 2]
+        if text[j] == "\n" or not after or after.isspace() or after == '"':
+            start = j + 1
+            break
+        limit = j  # "101.2" or "e.g": not a sentence end, keep looking
+    m = _SENTENCE_END_RE.search(text, pos)
+    return start, (m.start() if m else len(text))
 
 
 def _is_word_char(ch: str) -> bool:
@@ -360,6 +377,12 @@ def _is_word_char(ch: str) -> bool:
 
 
 def _combine(evidence: list[Evidence]) -> Assessment:
+    # A latent cue (base severity none) is only evidence if context raised it.
+    evidence = [
+        e for e in evidence
+        if e.base_severity is not Severity.NONE
+        or any(c.direction == "raised" for c in e.context)
+    ]
     # Overlapping cues of one category describe one statement: keep the most severe.
     evidence.sort(key=lambda e: (-e.severity.rank, -e.base_severity.rank, e.start))
     kept: list[Evidence] = []

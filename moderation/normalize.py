@@ -45,10 +45,6 @@ _TRANSLATION = _build_translation()
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
 
 
-def _translate_char(m: re.Match[str]) -> str:
-    ch = m.group()
-    return _TRANSLATION.get(ord(ch), ch)
-
 # Deleted outright: apostrophes (rules are written "im", "dont"), combining accents, emoji
 # variation selectors, zero-width joiners and skin-tone modifiers.
 _DELETE = "'\u0300-\u036f\ufe0e\ufe0f\u200b\u200c\u200d\U0001f3fb-\U0001f3ff"
@@ -131,7 +127,6 @@ class Folded:
     _edits: tuple[Edit, ...] | None = ()
     _lowered: str = ""
     words: set[str] = field(default_factory=set)  # filled in by the engine
-    sentences: list[tuple[int, int]] | None = None  # likewise, when needed
 
     @property
     def edits(self) -> tuple[Edit, ...]:
@@ -181,6 +176,11 @@ class Folder:
         self._emoji_re = (
             re.compile("|".join(re.escape(k) for k in keys)) if keys else None
         )
+        # Characters that need more than dropping apostrophes: emoji, combining accents,
+        # variation selectors, zero-width joiners and skin tones.
+        deleted = {chr(c) for c in range(0x300, 0x370)} | set("\ufe0e\ufe0f\u200b\u200c\u200d")
+        deleted |= {chr(c) for c in range(0x1F3FB, 0x1F400)}
+        self._special_chars = frozenset({k[0] for k in keys} | deleted)
 
     def fold(self, text: str, squeeze: bool = False) -> Folded:
         """Fold ``text``; ``squeeze`` also restores stretched words ("diiie" -> "die").
@@ -193,34 +193,39 @@ class Folder:
             # A few characters lowercase to two ("İ"); keep the first so offsets stay 1:1.
             lowered = "".join(c.lower()[0] for c in text)
         ascii_only = lowered.isascii()
+        special = False
         if not ascii_only:
             # str.translate walks every character through a dict; only the few non-ASCII
-            # characters need it.
-            lowered = _NON_ASCII_RE.sub(_translate_char, lowered)
+            # characters need it. Emoji and combining marks are noted on the way.
+            seen_special: list[str] = []
+            special_chars = self._special_chars
+
+            def translate(m: re.Match[str]) -> str:
+                ch = m.group()
+                if ch in special_chars:
+                    seen_special.append(ch)
+                    return ch
+                return _TRANSLATION.get(ord(ch), ch)
+
+            lowered = _NON_ASCII_RE.sub(translate, lowered)
+            special = bool(seen_special)
         hints = _hints(lowered, ascii_only, squeeze)
-        if ascii_only and not hints:
-            # The fast path: at most apostrophes to drop, mapped back only if ever asked.
+        fixes = self._token_fixes(lowered, hints) if hints else []
+        if not fixes and not special:
+            # The fast path ("3am" needs no fix, accents are already folded): at most
+            # apostrophes to drop, mapped back only if a span is ever asked for.
             if "'" in lowered:
                 return Folded(text, lowered.replace("'", ""), None, lowered)
             return Folded(text, lowered)
-        replacements = self._replacements(lowered, hints)
-        if not replacements:
-            return Folded(text, lowered)
-        return _apply(text, lowered, replacements)
-
-    def _replacements(self, t: str, hints: list[int]) -> list[tuple[int, int, str]]:
-        found: list[tuple[int, int, str]] = []
-        if "'" in t or not t.isascii():
-            found.extend((m.start(), m.end(), "") for m in _DELETE_RE.finditer(t))
-            if self._emoji_re is not None and not t.isascii():
-                found.extend(
-                    (m.start(), m.end(), self._emoji[m.group()])
-                    for m in self._emoji_re.finditer(t)
-                )
-        if hints:
-            found.extend(self._token_fixes(t, hints))
+        found = [(m.start(), m.end(), "") for m in _DELETE_RE.finditer(lowered)]
+        if special and self._emoji_re is not None:
+            found.extend(
+                (m.start(), m.end(), self._emoji[m.group()])
+                for m in self._emoji_re.finditer(lowered)
+            )
+        found.extend(fixes)
         found.sort()
-        return found
+        return _apply(text, lowered, found)
 
     def _token_fixes(self, t: str, hints: list[int]) -> list[tuple[int, int, str]]:
         fixes: list[tuple[int, int, str]] = []

@@ -35,3 +35,17 @@ def test_means_in_recent_message_raises_new_ideation() -> None:
     """New ideation after a message about the means."""
     result = assess("i want to die", recent=("i have the pills",))
     assert result.severity is Severity.IMMINENT
+
+
+def test_veiled_intent_is_nothing_alone_but_an_emergency_with_the_means() -> None:
+    """'I'm going to do it' says nothing alone; after 'I have the pills' it is an emergency."""
+    alone = assess("i'm going to do it")
+    assert alone.severity is Severity.NONE
+    assert alone.evidence == ()
+    assert severity_of("i'm going to do it", recent=("i have the pills",)) is Severity.IMMINENT
+
+
+def test_denied_veiled_intent_is_not_raised() -> None:
+    """'I'm not going to do it' is not raised by pills mentioned elsewhere."""
+    result = assess("i'm not going to do it", recent=("i have the pills",))
+    assert result.severity is Severity.NONE
