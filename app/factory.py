@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -65,11 +66,11 @@ class SecurityHeaders(BaseHTTPMiddleware):
 
 def presence_for(settings: Settings) -> PresenceStore:
     if settings.broker_url.startswith(("redis://", "rediss://")):
-        try:
-            from app.realtime.redis_presence import RedisPresence  # type: ignore[import-not-found]
-        except ImportError:
-            return MemoryPresence()
-        return RedisPresence(settings.broker_url)  # type: ignore[no-any-return]
+        from app.realtime.redis_presence import RedisPresence
+
+        return RedisPresence(
+            settings.broker_url, settings.redis_prefix, settings.presence_heartbeat_seconds
+        )
     return MemoryPresence()
 
 
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = Database(settings.database_url)
-        broker = broker_from_url(settings.broker_url)
+        broker = broker_from_url(settings.broker_url, settings.redis_prefix)
         await broker.start()
         svc_box: list[Services] = []
 
@@ -89,7 +90,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         async def head(room_id: int) -> int:
             return await messages.room_head(svc_box[0], room_id)
 
-        hub = Hub(broker, presence_for(settings), backlog, head)
+        presence = presence_for(settings)
+        hub = Hub(broker, presence, backlog, head)
+        if hasattr(presence, "on_expired"):
+            # A dead worker's people vanish from Redis; tell every worker's clients.
+            presence.on_expired = hub.publish_presence
         svc = Services(
             settings=settings,
             db=db,
@@ -108,6 +113,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.state.dispatcher = dispatcher
         if not settings.smtp_host:
             log.warning("VILLAGE_SMTP_HOST is not set: escalations reach clinicians live only")
+        if settings.gc_freeze:
+            # Start-up objects never become garbage: keep them out of every GC pass
+            # (see docs/performance.md).
+            gc.collect()
+            gc.freeze()
         log.info(
             "Village ready: database=%s broker=%s",
             _redact(settings.database_url),

@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     ws_per_message_deflate: bool = Field(
         False, description="WebSocket compression; off: short messages, large memory cost"
     )
+    redis_prefix: str = Field(
+        "village",
+        description="Prefix of every Redis channel and key, so deployments can share one Redis",
+    )
+    presence_heartbeat_seconds: float = Field(
+        10.0, description="How often a worker refreshes its presence entries in Redis (s)"
+    )
+    gc_freeze: bool = Field(
+        True, description="Freeze start-up objects out of the cyclic GC (shorter GC pauses)"
+    )
     workers: int = Field(1, description="uvicorn worker processes (forced to 1 with memory://)")
     log_level: str = Field("info", description="Log level: debug, info, warning, error")
     smtp_host: str = Field(

@@ -37,15 +37,13 @@ class Broker(Protocol):
         """False while the listener is down (reported by /readyz)."""
 
 
-def broker_from_url(url: str) -> Broker:
+def broker_from_url(url: str, prefix: str = "village") -> Broker:
     if url.startswith("memory://"):
         from app.realtime.memory_broker import MemoryBroker
 
         return MemoryBroker()
     if url.startswith(("redis://", "rediss://")):
-        try:
-            from app.realtime.redis_broker import RedisBroker  # type: ignore[import-not-found]
-        except ImportError as exc:  # pragma: no cover - until the Redis broker lands
-            raise ValueError("the Redis broker is not available in this build") from exc
-        return RedisBroker(url)  # type: ignore[no-any-return]
+        from app.realtime.redis_broker import RedisBroker
+
+        return RedisBroker(url, prefix=prefix)
     raise ValueError(f"unsupported broker URL {url!r}: use memory:// or redis://host:port/db")

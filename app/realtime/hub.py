@@ -29,7 +29,8 @@ log = logging.getLogger("village.hub")
 
 Backlog = Callable[[int, int], Awaitable[list[Envelope]]]  # (room_id, after_seq)
 RoomHead = Callable[[int], Awaitable[int]]  # room_id -> last committed seq
-RESUBSCRIBE_BACKOFF_SECS = (0.1, 0.5, 1.0, 2.0, 5.0)
+RESUBSCRIBE_BACKOFF_SECS = (0.1, 0.25, 0.5, 1.0, 2.0)  # short: converge soon after an outage
+PRESENCE_COALESCE_SECS = 0.05  # joins and leaves this close together share one presence frame
 _conn_ids = itertools.count(1)
 
 
@@ -172,6 +173,8 @@ class Hub:
         self._rooms: dict[int, _RoomChannel] = {}
         self._by_user: dict[int, set[Connection]] = defaultdict(set)
         self._control_task: asyncio.Task[None] | None = None
+        self._presence_due: set[int] = set()
+        self._presence_tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._control_task = asyncio.create_task(self._control(), name="hub-control")
@@ -181,6 +184,7 @@ class Hub:
             for conn in conns:
                 conn.close(closecodes.GOING_AWAY, "server restarting")
         tasks = [ch.task for ch in self._rooms.values()]
+        tasks.extend(self._presence_tasks)
         if self._control_task:
             tasks.append(self._control_task)
         for task in tasks:
@@ -226,6 +230,18 @@ class Hub:
             await self.broker.publish(channel, env.encode())
 
     async def publish_presence(self, room_id: int) -> None:
+        """Schedule the room's presence frame. Joins and leaves within PRESENCE_COALESCE_SECS
+        share one frame: a reconnect storm of n sockets would otherwise fan out n² frames."""
+        if room_id in self._presence_due:
+            return
+        self._presence_due.add(room_id)
+        task = asyncio.create_task(self._publish_presence_soon(room_id))
+        self._presence_tasks.add(task)
+        task.add_done_callback(self._presence_tasks.discard)
+
+    async def _publish_presence_soon(self, room_id: int) -> None:
+        await asyncio.sleep(PRESENCE_COALESCE_SECS)
+        self._presence_due.discard(room_id)  # a change from now on schedules another frame
         members = await self.presence.members(room_id)
         frame = json.dumps({"type": "presence", "room": room_id, "members": members})
         with contextlib.suppress(Exception):  # presence is best-effort; messages are not
@@ -240,6 +256,11 @@ class Hub:
         with contextlib.suppress(Exception):
             await self.broker.publish(CONTROL_CHANNEL, json.dumps(payload).encode())
 
+    def _resume_all(self) -> None:
+        for conns in tuple(self._by_user.values()):
+            for conn in tuple(conns):
+                conn.close(closecodes.RESUME, "reconnected to the broker: resume")
+
     def _close_local(self, payload: dict[str, object]) -> None:
         for conn in tuple(self._by_user.get(int(payload["user_id"]), ())):  # type: ignore[call-overload]
             if "group_id" in payload and conn.group_id != payload["group_id"]:
@@ -248,15 +269,22 @@ class Hub:
 
     async def _control(self) -> None:
         attempt = 0
+        lost = False
         while True:
             try:
                 async with self.broker.subscribe(CONTROL_CHANNEL) as sub:
+                    if lost and self.broker.healthy:
+                        # Closes (removals, logouts) published meanwhile were missed: every
+                        # socket resumes, which re-authorises it and catches it up.
+                        self._resume_all()
+                        lost = False
                     attempt = 0
                     async for data in sub:
                         self._close_local(json.loads(data))
             except asyncio.CancelledError:
                 raise
             except Exception:
+                lost = True
                 log.warning("control subscription lost; resubscribing")
             await asyncio.sleep(RESUBSCRIBE_BACKOFF_SECS[min(attempt, 4)])
             attempt += 1

@@ -1,0 +1,117 @@
+"""Presence shared by every worker through Redis, with entries that outlive no worker.
+
+Each room is a sorted set of connection entries scored by their expiry time. A worker
+refreshes its own entries every heartbeat; the entries of a worker that died (SIGKILL, lost
+host) expire after ENTRY_HEARTBEATS missed heartbeats. Whichever worker sweeps expired
+entries out of a room calls `on_expired(room_id)`, and the hub republishes that room's
+presence, so every worker's clients learn that the dead worker's people left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from app.realtime.presence import Card, distinct_cards
+
+log = logging.getLogger("village.presence")
+
+ENTRY_HEARTBEATS = 3  # an entry lives this many heartbeats without a refresh
+
+
+class RedisPresence:
+    def __init__(self, url: str, prefix: str = "village", heartbeat_secs: float = 10.0) -> None:
+        self.prefix = prefix
+        self.heartbeat_secs = heartbeat_secs
+        self.worker = uuid.uuid4().hex[:12]
+        self.on_expired: Callable[[int], Awaitable[None]] | None = None
+        self._client = aioredis.Redis.from_url(
+            url, max_connections=8, socket_timeout=2.0, socket_connect_timeout=2.0
+        )
+        self._local: dict[str, tuple[int, str]] = {}  # conn_key -> (room_id, entry)
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    def _key(self, room_id: int) -> str:
+        return f"{self.prefix}:presence:{room_id}"
+
+    def _expiry(self) -> float:
+        return time.time() + self.heartbeat_secs * ENTRY_HEARTBEATS
+
+    async def add(self, room_id: int, conn_key: str, card: Card) -> None:
+        entry = json.dumps({"w": self.worker, "k": conn_key, "c": card}, sort_keys=True)
+        self._local[conn_key] = (room_id, entry)
+        if self._heartbeat is None:
+            self._heartbeat = asyncio.create_task(self._beat_forever(), name="presence-heartbeat")
+        key = self._key(room_id)
+        pipe = self._client.pipeline(transaction=False)
+        pipe.zadd(key, {entry: self._expiry()})
+        pipe.expire(key, int(self.heartbeat_secs * ENTRY_HEARTBEATS) + 1)
+        with contextlib.suppress(RedisError, OSError):  # refreshed by the next heartbeat
+            await pipe.execute()
+
+    async def remove(self, room_id: int, conn_key: str) -> None:
+        found = self._local.pop(conn_key, None)
+        if found is None:
+            return
+        with contextlib.suppress(RedisError, OSError):  # expires on its own otherwise
+            await self._client.zrem(self._key(found[0]), found[1])
+
+    async def members(self, room_id: int) -> list[Card]:
+        try:
+            entries = await self._client.zrangebyscore(self._key(room_id), time.time(), "+inf")
+        except (RedisError, OSError):
+            # Redis is down: say who is here on this worker rather than nobody.
+            entries = [e for r, e in self._local.values() if r == room_id]
+        return distinct_cards([json.loads(e)["c"] for e in entries])
+
+    async def aclose(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._heartbeat
+        if self._local:
+            pipe = self._client.pipeline(transaction=False)
+            for room_id, entry in self._local.values():
+                pipe.zrem(self._key(room_id), entry)
+            with contextlib.suppress(RedisError, OSError):
+                await pipe.execute()
+            self._local.clear()
+        await self._client.aclose()
+
+    async def _beat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_secs)
+            try:
+                expired_rooms = await self.beat()
+            except (RedisError, OSError) as exc:
+                log.warning("presence heartbeat failed (%s)", type(exc).__name__)
+                continue
+            if self.on_expired is not None:
+                for room_id in expired_rooms:
+                    with contextlib.suppress(Exception):
+                        await self.on_expired(room_id)
+
+    async def beat(self) -> list[int]:
+        """Refresh this worker's entries and sweep expired ones; return rooms that lost some."""
+        rooms = sorted({r for r, _ in self._local.values()})
+        if not rooms:
+            return []
+        now, expiry = time.time(), self._expiry()
+        ttl = int(self.heartbeat_secs * ENTRY_HEARTBEATS) + 1
+        pipe = self._client.pipeline(transaction=False)
+        for room_id, entry in self._local.values():
+            pipe.zadd(self._key(room_id), {entry: expiry})
+        for room_id in rooms:
+            pipe.expire(self._key(room_id), ttl)
+            pipe.zremrangebyscore(self._key(room_id), "-inf", now)
+        results = await pipe.execute()
+        swept = results[-2 * len(rooms) + 1 :: 2]
+        return [room_id for room_id, n in zip(rooms, swept, strict=True) if n]

@@ -1,0 +1,95 @@
+"""Presence across workers through the real Redis; a dead worker's people expire."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from app.ratelimits import RateLimits
+from app.realtime.redis_presence import RedisPresence
+from tests.conftest import make_settings
+from tests.support.processes import SHARED_REDIS
+
+pytestmark = pytest.mark.redis
+
+AMARA = {"id": 3, "name": "Amara", "role": "member"}
+BEA = {"id": 4, "name": "Bea", "role": "member"}
+
+
+async def test_people_on_two_workers_are_both_present() -> None:
+    """Amara on one worker and Bea on another are both listed by either worker."""
+    prefix = f"t-{uuid.uuid4().hex}"
+    one, two = RedisPresence(SHARED_REDIS, prefix), RedisPresence(SHARED_REDIS, prefix)
+    try:
+        await one.add(1, "c1", AMARA)
+        await two.add(1, "c1", BEA)
+        await two.add(1, "c2", BEA)  # a second tab
+        assert await one.members(1) == [AMARA, BEA]
+        await two.remove(1, "c1")
+        assert await one.members(1) == [AMARA, BEA]  # still there through the other tab
+        await two.remove(1, "c2")
+        assert await one.members(1) == [AMARA]
+        assert await one.members(2) == []
+    finally:
+        await one.aclose()
+        await two.aclose()
+
+
+async def test_dead_workers_people_expire_and_survivors_are_told() -> None:
+    """A worker that stops heartbeating (killed) drops out after three beats; the survivor
+    sweeps its entries and reports the room as changed."""
+    prefix = f"t-{uuid.uuid4().hex}"
+    changed: list[int] = []
+
+    async def on_expired(room_id: int) -> None:
+        changed.append(room_id)
+
+    survivor = RedisPresence(SHARED_REDIS, prefix, heartbeat_secs=0.2)
+    survivor.on_expired = on_expired
+    doomed = RedisPresence(SHARED_REDIS, prefix, heartbeat_secs=0.2)
+    try:
+        await survivor.add(5, "c1", AMARA)
+        await doomed.add(5, "c1", BEA)
+        assert await survivor.members(5) == [AMARA, BEA]
+        assert doomed._heartbeat is not None
+        doomed._heartbeat.cancel()  # the process died: no more heartbeats, no clean-up
+        await asyncio.sleep(1.0)
+        assert await survivor.members(5) == [AMARA]
+        assert changed == [5]
+    finally:
+        doomed._local.clear()
+        await doomed.aclose()
+        await survivor.aclose()
+
+
+async def test_two_workers_share_one_rate_limit(sqlite_url: str) -> None:
+    """A member cannot double her message allowance by reaching two workers."""
+    settings = make_settings(
+        sqlite_url,
+        broker_url=SHARED_REDIS,
+        redis_prefix=f"t-{uuid.uuid4().hex}",
+        messages_per_window=3,
+    )
+    one, two = RateLimits(settings), RateLimits(settings)
+    results = [
+        await one.message_allowed(3, 1),
+        await two.message_allowed(3, 1),
+        await one.message_allowed(3, 1),
+        await two.message_allowed(3, 1),
+    ]
+    assert results == [True, True, True, False]
+    assert await two.message_allowed(4, 1) is True  # someone else is not affected
+
+
+async def test_messages_are_not_refused_while_redis_is_unreachable(sqlite_url: str) -> None:
+    """The shared counter being down never stops a member from sending (the limit fails open)."""
+    from tests.support.processes import free_port
+
+    settings = make_settings(
+        sqlite_url, broker_url=f"redis://127.0.0.1:{free_port()}/0", messages_per_window=1
+    )
+    limits = RateLimits(settings)
+    assert [await limits.message_allowed(3, 1) for _ in range(3)] == [True, True, True]
+    assert await limits.login_allowed("amara@t.test", "10.0.0.1") is True
