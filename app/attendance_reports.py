@@ -106,6 +106,18 @@ async def member_history(
     return member, lines
 
 
+async def history_for_care_team(svc: Services, group_id: int, member_id: int) -> list[HistoryLine]:
+    """A member's attendance in one group, for a clinician already authorised to see her
+    escalation (escalations.view checks that); the caller must have done so."""
+    tz = (await schedule.effective_settings(svc, group_id)).timezone
+    async with svc.db.transaction() as s:
+        rows = await store.records_of_user(s, group_id, member_id)
+    return [
+        HistoryLine(gs, r, schedule.local_text(gs.started_at or gs.scheduled_start, tz))
+        for r, gs in rows
+    ]
+
+
 async def excuse_absence(
     svc: Services, actor: User, session_id: int, member_id: int, reason: str
 ) -> AttendanceRecord:

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from app import escalations, groups
+from app import attendance_reports, escalations, groups
 from app.errors import NotFound, VillageError
 from app.storage import escalations as store
 from app.web.auth import check_csrf, services, signed_in
@@ -28,11 +28,18 @@ async def queue_api(request: Request) -> Response:
 
 async def escalation_page(request: Request, *, error: str = "", status: int = 200) -> Response:
     who = await signed_in(request)
-    v = await escalations.view(services(request), who.user, int(request.path_params["id"]))
+    svc = services(request)
+    v = await escalations.view(svc, who.user, int(request.path_params["id"]))
+    attendance = await attendance_reports.history_for_care_team(
+        svc,
+        v.escalation.group_id,
+        v.member.id,  # type: ignore[arg-type]
+    )
     return page(
         request,
         "escalation.html",
         v=v,
+        attendance=attendance,
         outcomes=escalations.OUTCOMES,
         error=error,
         status=status,

@@ -239,3 +239,30 @@ def test_removed_clinician_stops_hearing_about_escalations(
             raise AssertionError("a removed clinician reopened the staff socket")
     except WebSocketDisconnect:
         pass
+
+
+def test_escalation_page_shows_the_members_attendance(client: TestClient, world: World) -> None:
+    """The clinician sees how often the member came to sessions, next to her earlier flags."""
+    from app import group_sessions
+    from tests.attendance.conftest import SESSION_START_UTC, make_env
+
+    async def attend_one_session() -> None:
+        env = await make_env(world)
+        try:
+            (gs,) = await env.schedule(minutes=60)
+            env.clock._now = SESSION_START_UTC
+            await group_sessions.start_session(env.svc, env.users["cps"], gs.id)  # type: ignore[arg-type]
+            conn = await env.join("amara")
+            env.clock.advance(minutes=50)
+            await env.leave(conn)
+            env.clock.advance(minutes=10)
+            await group_sessions.end_session(env.svc, env.users["cps"], gs.id)  # type: ignore[arg-type]
+        finally:
+            await env.svc.db.aclose()
+
+    asyncio.run(attend_one_session())
+    eid = raise_escalation(client, world, "high")
+    page = get(client, world.clinician, f"/escalations/{eid}")
+    assert page.status_code == 200
+    assert "Attendance in this group" in page.text
+    assert "attended, 50 min" in page.text
