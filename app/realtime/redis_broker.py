@@ -23,11 +23,10 @@ from contextlib import asynccontextmanager
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from app.realtime.broker import BrokerLost
+from app.realtime.broker import QueueSubscription
 
 log = logging.getLogger("village.broker")
 
-SUBSCRIBER_QUEUE_FRAMES = 10_000  # a subscriber this far behind resyncs from the database
 PUBLISH_QUEUE_FRAMES = 20_000  # senders wait (backpressure) rather than grow memory unbounded
 PUBLISH_BATCH_MAX = 512  # commands per pipeline round trip
 PUBLISH_ATTEMPTS = 3  # then the batch is dropped: the database still has every message
@@ -40,39 +39,6 @@ ALIVE_CHANNEL = "_alive"  # always subscribed; carries the listener's own livene
 SILENT_CHECKS = 3  # health checks without hearing anything before the connection is dropped
 
 
-class _RedisSubscription:
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(SUBSCRIBER_QUEUE_FRAMES)
-        self.lost = False
-
-    def offer(self, data: bytes) -> None:
-        if self.lost:
-            return
-        try:
-            self.queue.put_nowait(data)
-        except asyncio.QueueFull:
-            self.lose()
-
-    def lose(self) -> None:
-        if self.lost:
-            return
-        self.lost = True
-        # Make room for the sentinel so the iterator wakes even when the queue is full.
-        while True:
-            try:
-                self.queue.put_nowait(None)
-                return
-            except asyncio.QueueFull:
-                self.queue.get_nowait()
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        while True:
-            data = await self.queue.get()
-            if data is None:
-                raise BrokerLost("Redis subscription lost or overflowed")
-            yield data
-
-
 class RedisBroker:
     def __init__(
         self, url: str, prefix: str = "village", health_check_secs: float = HEALTH_CHECK_SECS
@@ -83,7 +49,7 @@ class RedisBroker:
         self._client: aioredis.Redis | None = None
         self._sub_client: aioredis.Redis | None = None
         self._pubsub: aioredis.client.PubSub | None = None
-        self._subs: dict[str, set[_RedisSubscription]] = {}  # full channel name -> subscribers
+        self._subs: dict[str, set[QueueSubscription]] = {}  # full channel name -> subscribers
         self._confirmed: dict[str, asyncio.Event] = {}
         self._up = asyncio.Event()
         self._closed = False
@@ -125,9 +91,9 @@ class RedisBroker:
         await self._outbox.put((self._full(channel), data))
 
     @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[_RedisSubscription]:
+    async def subscribe(self, channel: str) -> AsyncIterator[QueueSubscription]:
         full = self._full(channel)
-        sub = _RedisSubscription()
+        sub = QueueSubscription()
         subs = self._subs.setdefault(full, set())
         first = not subs
         subs.add(sub)
@@ -137,7 +103,7 @@ class RedisBroker:
         finally:
             await self._detach(full, sub)
 
-    async def _attach(self, full: str, sub: _RedisSubscription, first: bool) -> None:
+    async def _attach(self, full: str, sub: QueueSubscription, first: bool) -> None:
         """Return once Redis confirms the channel, so nothing published afterwards is missed."""
         try:
             await asyncio.wait_for(self._up.wait(), WAIT_FOR_UP_SECS)
@@ -161,7 +127,7 @@ class RedisBroker:
         except TimeoutError:
             sub.lose()
 
-    async def _detach(self, full: str, sub: _RedisSubscription) -> None:
+    async def _detach(self, full: str, sub: QueueSubscription) -> None:
         subs = self._subs.get(full)
         if subs is None:
             return
