@@ -113,6 +113,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.state.dispatcher = dispatcher
         if not settings.smtp_host:
             log.warning("VILLAGE_SMTP_HOST is not set: escalations reach clinicians live only")
+        # Compile the risk rules now (seconds of work), not on a mother's first message.
+        from moderation.engine import default_engine
+
+        await asyncio.to_thread(default_engine)
         if settings.gc_freeze:
             # Start-up objects never become garbage: keep them out of every GC pass
             # (see docs/performance.md).
