@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -200,37 +200,11 @@ def split_alternatives(pattern: str) -> list[str]:
     return result
 
 
-def _unwrap(part: str) -> str | None:
-    """The inside of ``(?:...)`` if ``part`` is exactly one such group, else None."""
-    if not (part.startswith("(?:") and part.endswith(")")):
-        return None
+def _structural(pattern: str) -> Iterator[tuple[int, str, int]]:
+    """(index, char, depth after it) for each character outside escapes and [...] classes."""
     depth = 0
     escaped = False
     in_class = False
-    for i, ch in enumerate(part):
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0 and i != len(part) - 1:
-                return None
-    return part[3:-1]
-
-
-def _split_top(pattern: str) -> list[str]:
-    parts: list[str] = []
-    depth = 0
-    in_class = False
-    escaped = False
-    start = 0
     for i, ch in enumerate(pattern):
         if escaped:
             escaped = False
@@ -240,11 +214,26 @@ def _split_top(pattern: str) -> list[str]:
             in_class = ch != "]"
         elif ch == "[":
             in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
+        else:
+            depth += (ch == "(") - (ch == ")")
+            yield i, ch, depth
+
+
+def _unwrap(part: str) -> str | None:
+    """The inside of ``(?:...)`` if ``part`` is exactly one such group, else None."""
+    if not (part.startswith("(?:") and part.endswith(")")):
+        return None
+    for i, ch, depth in _structural(part):
+        if ch == ")" and depth == 0 and i != len(part) - 1:
+            return None
+    return part[3:-1]
+
+
+def _split_top(pattern: str) -> list[str]:
+    parts: list[str] = []
+    start = 0
+    for i, ch, depth in _structural(pattern):
+        if ch == "|" and depth == 0:
             parts.append(pattern[start:i])
             start = i + 1
     parts.append(pattern[start:])
