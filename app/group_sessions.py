@@ -171,7 +171,7 @@ async def _announce(svc: Services, gs: GroupSession) -> None:
         log.warning("session %s state not announced", gs.id)
 
 
-async def _facilitator_present(svc: Services, room_id: int) -> bool:
+async def facilitator_present(svc: Services, room_id: int) -> bool:
     return any(c.get("role") == "facilitator" for c in await svc.hub.presence.members(room_id))
 
 
@@ -187,7 +187,7 @@ async def closed_room_error(svc: Services, access: RoomAccess) -> RoomClosed | N
             return None
         if await store.live_session(s, group_id) is not None:
             return None
-    if await _facilitator_present(svc, access.room.id):  # type: ignore[arg-type]
+    if await facilitator_present(svc, access.room.id):  # type: ignore[arg-type]
         return None
     return RoomClosed(await closed_message(svc, group_id))
 
@@ -217,7 +217,7 @@ async def room_panel(svc: Services, access: RoomAccess) -> dict[str, Any]:
     now = svc.clock.now()
     closed = False
     if eff.room_open_policy == "live_only" and live is None and not access.is_staff:
-        closed = not await _facilitator_present(svc, access.room.id)  # type: ignore[arg-type]
+        closed = not await facilitator_present(svc, access.room.id)  # type: ignore[arg-type]
     panel: dict[str, Any] = {
         "now": now.isoformat(),
         "timezone": eff.timezone,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +16,7 @@ from app.room_controls import send_restriction
 from app.services import Services
 from app.storage import groups as group_store
 from app.storage import messages as store
+from app.storage import send_path
 from app.storage.tables import Message, User
 
 BACKLOG_PAGE = 500
@@ -97,8 +98,12 @@ async def send_message(svc: Services, access: RoomAccess, client_id: str, body: 
     verdict = None
     client_id = validate_client_id(client_id)
     body = validate_body(svc, body)
-    closed = await group_sessions.closed_room_error(svc, access)  # read-only between sessions
     user = access.user
+    plain = await _send_plain(svc, access, client_id, body)
+    if plain is not None:
+        await svc.hub.publish(access.room.id, envelopes(plain, user, access.role))  # type: ignore[arg-type]
+        return Sent(plain, duplicate=False)
+    closed = await group_sessions.closed_room_error(svc, access)  # read-only between sessions
     try:
         async with svc.db.transaction() as s:
             existing = await store.message_by_client_id(s, user.id, client_id)  # type: ignore[arg-type]
@@ -146,6 +151,47 @@ async def send_message(svc: Services, access: RoomAccess, client_id: str, body: 
     if verdict is not None:
         await risk.after_commit(svc, access, verdict)
     return sent
+
+
+async def _send_plain(
+    svc: Services, access: RoomAccess, client_id: str, body: str
+) -> Message | None:
+    """The common case in one unit of work (app.storage.send_path): a benign message from an
+    active member in an open room. None: nothing was stored, the full path decides."""
+    from app import risk
+
+    now = svc.clock.now()
+    req = send_path.PlainSend(
+        room_id=access.room.id,  # type: ignore[arg-type]
+        room_kind=access.room.kind,
+        group_id=access.group.id,  # type: ignore[arg-type]
+        sender_id=access.user.id,  # type: ignore[arg-type]
+        sender_is_staff=access.is_staff,
+        client_id=client_id,
+        body=body,
+        now=now,
+    )
+    try:
+        outcome = await svc.db.run_sync(send_path.store_plain, req, risk.is_benign)
+        if outcome is send_path.Detour.CLOSED_UNLESS_FACILITATOR and (
+            await group_sessions.facilitator_present(svc, req.room_id)
+        ):
+            req = replace(req, room_confirmed_open=True)
+            outcome = await svc.db.run_sync(send_path.store_plain, req, risk.is_benign)
+    except IntegrityError:
+        return None  # the same client id raced in: the full path returns that row
+    if not isinstance(outcome, send_path.Stored):
+        return None
+    return Message(
+        id=outcome.id,
+        room_id=req.room_id,
+        seq=outcome.seq,
+        sender_id=req.sender_id,
+        client_id=client_id,
+        body=body,
+        status="visible",
+        created_at=now,
+    )
 
 
 async def _existing(svc: Services, user_id: int, client_id: str) -> Message | None:

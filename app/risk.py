@@ -64,19 +64,33 @@ def _rules_of(assessment: dict[str, Any]) -> list[str]:
     return sorted(set(found))
 
 
+def _assess(body: str, recent: tuple[str, ...]) -> tuple[str, dict[str, Any], list[str]]:
+    from moderation import assess  # the pure engine; imported here so app imports stay light
+
+    result = assess(body, recent=recent)
+    categories = [str(getattr(c, "value", c)) for c in result.categories]
+    return _severity_name(result.severity), result.to_dict(), categories
+
+
+def is_benign(body: str, recent: tuple[str, ...]) -> bool:
+    """Severity none: screen() would open, flag, hold and tell nothing (every threshold is at
+    least low). Used by the common send path; an engine failure is never benign."""
+    from moderation import assess
+
+    try:
+        return _severity_name(assess(body, recent=recent).severity) == "none"
+    except Exception:
+        return False  # screen() logs it and opens the review
+
+
 async def screen(svc: Services, s: AsyncSession, access: RoomAccess, msg: Message) -> Verdict:
     """Called by send_message inside its transaction, before the message is flushed."""
     if access.is_staff:
         # Staff write about risk (resources, check-ins); only members' words are screened.
         return Verdict()
-    from moderation import assess  # the pure engine; imported here so app imports stay light
-
     recent = await store.recent_bodies(s, msg.room_id, msg.sender_id, msg.seq)
     try:
-        result = assess(msg.body, recent=tuple(recent))
-        severity = _severity_name(result.severity)
-        assessment = result.to_dict()
-        categories = [str(getattr(c, "value", c)) for c in result.categories]
+        severity, assessment, categories = _assess(msg.body, tuple(recent))
     except Exception as exc:  # AssessmentError, or a bug in the engine: a human reviews it
         log.error(
             "risk engine failed on message %s in room %s: %s", msg.client_id, msg.room_id, exc

@@ -2,19 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # a CLI command writing while the server runs waits, not fails
 
+T = TypeVar("T")
+
 
 class DatabaseUnavailable(Exception):
     pass
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE instead of pysqlite's lazy one.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(conn: Any) -> None:
+        # Take the write lock up front so two processes never deadlock upgrading a read lock.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -22,25 +44,26 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # One connection per process: SQLite has one writer anyway, and serialising in-process
         # avoids "database is locked" between our own coroutines.
         engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=30)
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE instead of pysqlite's lazy one.
-            dbapi_conn.isolation_level = None
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cur.close()
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def _begin_immediate(conn: Any) -> None:
-            # Take the write lock up front so two processes never deadlock upgrading a read lock.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
+        _sqlite_setup(engine.sync_engine)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _sqlite_writer_engine(url: str) -> Engine | None:
+    """A plain (pysqlite) engine on the same file for Database.run_sync, or None when the
+    database is in memory (a second connection would see another database)."""
+    sync_url = url.replace("sqlite+aiosqlite:", "sqlite:", 1)
+    if ":memory:" in sync_url or sync_url.rstrip("/") in ("sqlite:", "sqlite:/", "sqlite://"):
+        return None
+    # Only the writer thread uses it; check_same_thread=False lets dispose() run elsewhere.
+    engine = create_engine(
+        sync_url,
+        pool_size=1,
+        max_overflow=0,
+        connect_args={"check_same_thread": False},
+    )
+    _sqlite_setup(engine)
+    return engine
 
 
 class Database:
@@ -49,6 +72,14 @@ class Database:
         self.engine = make_engine(url, pool_size=pool_size)
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
+        )
+        # SQLite: run_sync's units of work go to one dedicated thread with its own connection,
+        # one hop per unit instead of aiosqlite's hop per cursor call.
+        self._writer = _sqlite_writer_engine(url) if self.is_sqlite else None
+        self._writer_thread = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="village-sqlite-writer")
+            if self._writer is not None
+            else None
         )
 
     @property
@@ -61,6 +92,22 @@ class Database:
         async with self._sessions() as session, session.begin():
             yield session
 
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(connection, *args)`, a synchronous function of Core statements, as one
+        transaction: committed when it returns, rolled back if it raises. On SQLite the whole
+        function is one call to the writer thread; elsewhere it runs through the async driver
+        (asyncpg has no thread to hop to)."""
+        if self._writer is not None and self._writer_thread is not None:
+            writer = self._writer
+
+            def unit() -> T:
+                with writer.begin() as conn:
+                    return fn(conn, *args)
+
+            return await asyncio.get_running_loop().run_in_executor(self._writer_thread, unit)
+        async with self.engine.begin() as aconn:
+            return await aconn.run_sync(fn, *args)
+
     async def ping(self) -> bool:
         try:
             async with self.engine.connect() as conn:
@@ -71,3 +118,7 @@ class Database:
 
     async def aclose(self) -> None:
         await self.engine.dispose()
+        if self._writer is not None and self._writer_thread is not None:
+            writer = self._writer
+            await asyncio.get_running_loop().run_in_executor(self._writer_thread, writer.dispose)
+            self._writer_thread.shutdown(wait=False)
