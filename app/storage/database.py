@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.storage.sqlite_writer import SqliteWriter
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # a CLI command writing while the server runs waits, not fails
 
@@ -73,14 +73,10 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
-        # SQLite: run_sync's units of work go to one dedicated thread with its own connection,
-        # one hop per unit instead of aiosqlite's hop per cursor call.
-        self._writer = _sqlite_writer_engine(url) if self.is_sqlite else None
-        self._writer_thread = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="village-sqlite-writer")
-            if self._writer is not None
-            else None
-        )
+        # SQLite: run_sync's units of work go to one thread with its own connection, batched
+        # (group commit): one hop per unit instead of aiosqlite's hop per cursor call.
+        writer_engine = _sqlite_writer_engine(url) if self.is_sqlite else None
+        self._writer = SqliteWriter(writer_engine) if writer_engine is not None else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -93,18 +89,13 @@ class Database:
             yield session
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(connection, *args)`, a synchronous function of Core statements, as one
-        transaction: committed when it returns, rolled back if it raises. On SQLite the whole
-        function is one call to the writer thread; elsewhere it runs through the async driver
-        (asyncpg has no thread to hop to)."""
-        if self._writer is not None and self._writer_thread is not None:
-            writer = self._writer
-
-            def unit() -> T:
-                with writer.begin() as conn:
-                    return fn(conn, *args)
-
-            return await asyncio.get_running_loop().run_in_executor(self._writer_thread, unit)
+        """Run `fn(connection, *args)`, a synchronous function of Core statements, as a unit
+        of work: its writes are committed before this returns, and rolled back if it raises.
+        On SQLite it runs on the group-commit writer (app.storage.sqlite_writer), possibly in
+        one transaction with other units; elsewhere as its own transaction through the async
+        driver (asyncpg has no thread to hop to)."""
+        if self._writer is not None:
+            return await self._writer.run(fn, *args)
         async with self.engine.begin() as aconn:
             return await aconn.run_sync(fn, *args)
 
@@ -118,7 +109,5 @@ class Database:
 
     async def aclose(self) -> None:
         await self.engine.dispose()
-        if self._writer is not None and self._writer_thread is not None:
-            writer = self._writer
-            await asyncio.get_running_loop().run_in_executor(self._writer_thread, writer.dispose)
-            self._writer_thread.shutdown(wait=False)
+        if self._writer is not None:
+            await self._writer.aclose()

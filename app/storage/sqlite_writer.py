@@ -1,0 +1,106 @@
+"""Group commit for SQLite: one thread, one connection, one transaction per batch of units.
+
+aiosqlite hops to its thread and back through the event loop for every cursor call (~90 hops
+for one message through the ORM). Here a unit of work (a synchronous function of Core
+statements, e.g. app.storage.send_path.store_plain) is one hop; and every unit queued while
+the previous batch was being written goes into the next transaction, each under its own
+savepoint, so one BEGIN IMMEDIATE/COMMIT serves all of them. Nothing waits to fill a batch: at
+low load a batch is one unit.
+
+A unit's result is handed back only after its batch has committed (a message is stored
+before it is acknowledged). A unit that raises is rolled back to its savepoint alone; a failed
+commit fails every unit of the batch, and nothing of it is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Unit:
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+    ok: bool = False
+    value: Any = None
+
+
+class SqliteWriter:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="village-sqlite-writer")
+        self._lock = threading.Lock()
+        self._queue: list[_Unit] = []
+        self._draining = False
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(connection, *args)` in the next batch; its return value once that commits."""
+        loop = asyncio.get_running_loop()
+        unit = _Unit(fn, args, loop.create_future(), loop)
+        with self._lock:
+            self._queue.append(unit)
+            start, self._draining = not self._draining, True
+        if start:
+            self._thread.submit(self._drain)
+        return await unit.future  # type: ignore[no-any-return]
+
+    async def aclose(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._engine.dispose)
+        self._thread.shutdown(wait=False)
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                batch, self._queue = self._queue, []
+                if not batch:
+                    self._draining = False
+                    return
+            self._write(batch)
+
+    def _write(self, batch: list[_Unit]) -> None:
+        try:
+            with self._engine.begin() as conn:
+                if len(batch) == 1:
+                    unit = batch[0]
+                    unit.value, unit.ok = unit.fn(conn, *unit.args), True
+                else:
+                    for unit in batch:
+                        conn.exec_driver_sql("SAVEPOINT unit")
+                        try:
+                            unit.value, unit.ok = unit.fn(conn, *unit.args), True
+                        except Exception as exc:
+                            conn.exec_driver_sql("ROLLBACK TO unit")
+                            unit.value = exc
+                        conn.exec_driver_sql("RELEASE unit")
+        except Exception as exc:  # BEGIN, a lone unit, or COMMIT failed: nothing is stored
+            for unit in batch:
+                unit.ok, unit.value = False, exc
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Unit]] = {}
+        for unit in batch:
+            by_loop.setdefault(unit.loop, []).append(unit)
+        for loop, units in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, units)
+            except RuntimeError:
+                pass  # that loop has closed: nobody is waiting any more
+
+
+def _settle(units: list[_Unit]) -> None:
+    for unit in units:
+        if unit.future.done():
+            continue  # the caller was cancelled; what was committed stays committed
+        if unit.ok:
+            unit.future.set_result(unit.value)
+        else:
+            unit.future.set_exception(unit.value)
