@@ -49,7 +49,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
-def _sqlite_writer_engine(url: str) -> Engine | None:
+def sqlite_writer_engine(url: str) -> Engine | None:
     """A plain (pysqlite) engine on the same file for Database.run_sync, or None when the
     database is in memory (a second connection would see another database)."""
     sync_url = url.replace("sqlite+aiosqlite:", "sqlite:", 1)
@@ -75,7 +75,7 @@ class Database:
         )
         # SQLite: run_sync's units of work go to one thread with its own connection, batched
         # (group commit): one hop per unit instead of aiosqlite's hop per cursor call.
-        writer_engine = _sqlite_writer_engine(url) if self.is_sqlite else None
+        writer_engine = sqlite_writer_engine(url) if self.is_sqlite else None
         self._writer = SqliteWriter(writer_engine) if writer_engine is not None else None
 
     @property
