@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -23,12 +24,27 @@ BACKLOG_PAGE = 500
 CLIENT_ID_MAX_CHARS = 64
 
 
+@dataclass(frozen=True, slots=True)
+class PlainMessage:
+    """A message stored by the common path (app.storage.send_path), as the frames need it:
+    building an ORM object would cost more CPU than storing the row did."""
+
+    id: int
+    room_id: int
+    seq: int
+    sender_id: int
+    client_id: str
+    body: str
+    status: str
+    created_at: datetime
+
+
 def encode(frame: dict[str, Any]) -> str:
     return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
 
 
 def message_frame(
-    msg: Message, sender: User, role: str, *, placeholder: bool = False
+    msg: Message | PlainMessage, sender: User, role: str, *, placeholder: bool = False
 ) -> dict[str, Any]:
     return {
         "type": "message",
@@ -43,7 +59,7 @@ def message_frame(
     }
 
 
-def envelopes(msg: Message, sender: User, role: str) -> list[Envelope]:
+def envelopes(msg: Message | PlainMessage, sender: User, role: str) -> list[Envelope]:
     """One frame per audience: held messages reach only staff and the sender; hidden ones
     reach members as a placeholder without the text."""
     if msg.status == "held":
@@ -84,7 +100,7 @@ def validate_client_id(client_id: object) -> str:
 
 @dataclass(frozen=True)
 class Sent:
-    message: Message
+    message: Message | PlainMessage
     duplicate: bool
     # The private crisis-resources frame for the sender, sent right after the ack (app.risk).
     care: dict[str, Any] | None = None
@@ -155,7 +171,7 @@ async def send_message(svc: Services, access: RoomAccess, client_id: str, body: 
 
 async def _send_plain(
     svc: Services, access: RoomAccess, client_id: str, body: str
-) -> Message | None:
+) -> PlainMessage | None:
     """The common case in one unit of work (app.storage.send_path): a benign message from an
     active member in an open room. None: nothing was stored, the full path decides."""
     from app import risk
@@ -182,7 +198,7 @@ async def _send_plain(
         return None  # the same client id raced in: the full path returns that row
     if not isinstance(outcome, send_path.Stored):
         return None
-    return Message(
+    return PlainMessage(
         id=outcome.id,
         room_id=req.room_id,
         seq=outcome.seq,
