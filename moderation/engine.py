@@ -387,8 +387,20 @@ def _combine(evidence: list[Evidence]) -> Assessment:
         for e in evidence
         if e.base_severity is not Severity.NONE or any(c.direction == "raised" for c in e.context)
     ]
-    # Overlapping cues of one category describe one statement: keep the most severe.
-    evidence.sort(key=lambda e: (-e.severity.rank, -e.base_severity.rank, e.start))
+    # Overlapping cues of one category describe one statement: keep the most severe, then the
+    # longest match. The order is total so the evidence kept never depends on the order cues
+    # were found in (set iteration order varies between processes).
+    evidence.sort(
+        key=lambda e: (
+            -e.severity.rank,
+            -e.base_severity.rank,
+            e.start,
+            -e.end,
+            e.source,
+            e.cue,
+            e.category,
+        )
+    )
     kept: list[Evidence] = []
     for item in evidence:
         if any(
