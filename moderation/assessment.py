@@ -25,9 +25,9 @@ class Severity(enum.StrEnum):
     HIGH = "high"
     IMMINENT = "imminent"
 
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
+    # 0 (none) to 4 (imminent); a plain attribute, set below, because the engine reads it in
+    # its inner loops and a property lookup costs a Python call each time.
+    rank: int
 
     @classmethod
     def from_rank(cls, rank: int) -> Severity:
@@ -56,7 +56,8 @@ class Severity(enum.StrEnum):
 
 
 _BY_RANK: tuple[Severity, ...] = tuple(Severity)
-_RANK: dict[Severity, int] = {s: i for i, s in enumerate(_BY_RANK)}
+for _rank, _severity in enumerate(_BY_RANK):
+    _severity.rank = _rank
 
 
 @enum.unique

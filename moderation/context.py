@@ -138,6 +138,8 @@ class ContextRule:
     part_index: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     always_parts: tuple[int, ...] = ()
     part_groups: tuple[tuple[frozenset[str], ...], ...] = ()
+    # Whether the rule looks only inside the cue's sentence (its words must be there).
+    sentence_scoped: bool = False
 
     def matches(
         self, text: str, start: int, end: int, present: frozenset[str] | None
@@ -177,15 +179,6 @@ class ContextRule:
     def can_move(self, rank: int) -> bool:
         """Skip rules that could not change this severity (saves the regex search)."""
         return self.move_low <= rank <= self.move_high
-
-    def applies_now(self, third_party: Callable[[], bool], rank: int) -> bool:
-        if not self.min_rank <= rank <= self.max_rank:
-            return False
-        if self.subject == "third":
-            return third_party()
-        if self.subject == "self":
-            return not third_party()
-        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +319,7 @@ def _rule(
         part_groups=tuple(tuple(required_sets(regex.pattern)[1:4]) for regex, _ in parts),
         part_index=_index_parts(parts),
         always_parts=tuple(i for i, (_, anchors) in enumerate(parts) if not anchors),
+        sentence_scoped=scope in _SENTENCE_SCOPES,
         min_rank=(min_rank := severity("min_base", Severity.NONE).rank),
         max_rank=(max_rank := severity("max_base", Severity.IMMINENT).rank),
         move_low=max(min_rank, _move_range(kind, entry, severity)[0]),
@@ -406,18 +400,20 @@ class ContextEvaluator:
         in_sentence = texts.sentence_anchors(hit.source, hit.sentence)
         if in_sentence is None:
             in_message = None
+        rank = severity.rank
         for rule in lowerers:
-            rank = severity.rank
             # Cheapest checks first. A latent cue (base none) is still dismissed by a lowering
             # rule ("I'm not going to do it"), so nothing can raise it afterwards.
             if rank and not rule.move_low <= rank <= rule.move_high:
                 continue
             if rule.anchors and in_message is not None:
                 # The rule's words are absent from where it looks: it cannot match.
-                pool = in_sentence if rule.scope in _SENTENCE_SCOPES else in_message
+                pool = in_sentence if rule.sentence_scoped else in_message
                 if rule.anchors.isdisjoint(pool):
                     continue
-            if not rule.applies_now(third_party, rank):
+            if not rule.min_rank <= rank <= rule.max_rank:
+                continue
+            if rule.subject != "any" and (rule.subject == "third") != third_party():
                 continue
             matched = self._find(rule, hit, (hit.source,))
             if matched is None:
@@ -442,6 +438,7 @@ class ContextEvaluator:
                     )
                 )
                 severity = new
+                rank = new.rank
             if severity is Severity.NONE:
                 break
         if effects:
@@ -450,10 +447,11 @@ class ContextEvaluator:
         # an old cue already got its own verdict when it was sent.
         sources = tuple(range(len(self.texts.texts))) if hit.source == 0 else (0,)
         for rule in raisers:
-            rank = severity.rank
             if not rule.move_low <= rank <= rule.move_high:
                 continue
-            if not rule.applies_now(third_party, rank):
+            if not rule.min_rank <= rank <= rule.max_rank:
+                continue
+            if rule.subject != "any" and (rule.subject == "third") != third_party():
                 continue
             matched = self._find(rule, hit, sources)
             if matched is None:
@@ -465,6 +463,7 @@ class ContextEvaluator:
                     ContextEffect(rule.name, "raised", severity, new, text, source_label(where))
                 )
                 severity = new
+                rank = new.rank
                 if rule.implies_category is not None and category is Category.DISTRESS:
                     category = rule.implies_category
         return severity, category, effects

@@ -6,6 +6,8 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 from pathlib import Path
 
 from moderation.anchors import WORD_END, Anchors
@@ -49,6 +51,11 @@ SUBJECT_LOOKBACK_CHARS = 80
 # "101.2" and "e.g." inside words stay whole.
 _SENTENCE_END_RE = re.compile(r"[.!?;]+(?![^\s\"])|\n+")
 _WORD_RE = re.compile(r"[a-z0-9_]+")
+# The same words as _WORD_RE, found with C-level bytes operations (a regex scan of a whole
+# message costs far more): every byte that is not [a-z0-9_] becomes a space, and
+# encode(..., "replace") turns any non-ASCII character into "?", which becomes a space too.
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_")
+_NON_WORD_TO_SPACE = bytes(c if c in _WORD_BYTES else 0x20 for c in range(256))
 WORD_CACHE_SIZE = 50_000
 
 
@@ -89,15 +96,30 @@ class Engine:
             for groups in rule.part_groups:
                 universe.update(*groups)
         self._by_anchor = {a: tuple(v) for a, v in by_anchor.items()}
+        # Each distinct further group of anchors ("also") gets one bit; a part needs the OR of
+        # its groups' bits. A message has the OR of its words' bits, so "is a word of each of
+        # the part's other groups present?" is one integer AND, not a loop of set tests.
+        group_bits: dict[Anchors, int] = {}
+        self._part_need: list[int] = []
+        self._anchor_bits: dict[str, int] = {}
+        for _, part in self._parts:
+            need = 0
+            for group in part.also:
+                bit = group_bits.setdefault(group, 1 << len(group_bits))
+                need |= bit
+                for anchor in group:
+                    self._anchor_bits[anchor] = self._anchor_bits.get(anchor, 0) | bit
+            self._part_need.append(need)
         self._prefixes = frozenset(a for a in universe if not a.endswith(WORD_END))
         self._whole_words = frozenset(a for a in universe if a.endswith(WORD_END))
         self._prefix_lengths = tuple(sorted({len(a) for a in self._prefixes}))
         # Words seen so far, and those that satisfy an anchor. Words repeat across messages,
         # so after a short warm-up a message costs a few set operations.
         self._seen_words: set[str] = set()
-        self._relevant: dict[
-            str, tuple[frozenset[str], tuple[tuple[int, tuple[Anchors, ...]], ...]]
-        ] = {}
+        # word -> (anchors it satisfies, (part, bits the part needs) for the parts it indexes)
+        self._relevant: dict[str, tuple[frozenset[str], tuple[tuple[int, int], ...]]] = {}
+        # word -> bits of the "also" groups it satisfies
+        self._word_bits: dict[str, int] = {}
         self._cue_words: set[str] = set()
         self._stretched: set[str] = set()
         self._rules_for = [context.rules_for(cue) for cue in self.cues]
@@ -119,26 +141,21 @@ class Engine:
             _check_text(message, f"recent[{i}]")
 
         folded = [self._fold(text)]
-        current, current_keys, current_present = self._hits(folded[0], 0)
+        current, current_keys = self._hits(folded[0], 0)
         if not current and not recent_list:
             return Assessment(Severity.NONE)
         found = list(current)
         keys = [current_keys]
-        presents = [current_present]
         for source, message in enumerate(recent_list, start=1):
             folded.append(self._fold(message))
-            more, more_keys, more_present = self._hits(folded[source], source)
+            more, more_keys = self._hits(folded[source], source)
             found.extend(more)
             keys.append(more_keys)
-            presents.append(more_present)
         if not found:
             return Assessment(Severity.NONE)
         texts = Texts(
             [f.text for f in folded],
-            [
-                frozenset(p) if p is not None else self._present(k)
-                for k, p in zip(keys, presents, strict=True)
-            ],
+            [self._present(k) for k in keys],
             lambda source, span: self._anchors_in(folded[source].text, span, keys[source]),
             lambda hit: self._third_party(
                 folded[hit.source].text, hit.start, hit.end, hit.sentence
@@ -176,6 +193,7 @@ class Engine:
         if len(self._seen_words) >= WORD_CACHE_SIZE:
             self._seen_words.clear()
             self._relevant.clear()
+            self._word_bits.clear()
             self._cue_words.clear()
             self._stretched.clear()
         for word in words:
@@ -189,8 +207,12 @@ class Engine:
                     parts.update(self._by_anchor.get(anchor, ()))
                 self._relevant[word] = (
                     frozenset(found),
-                    tuple((p, self._parts[p][1].also) for p in sorted(parts)),
+                    tuple((p, self._part_need[p]) for p in sorted(parts)),
                 )
+                bits = 0
+                for anchor in found:
+                    bits |= self._anchor_bits.get(anchor, 0)
+                self._word_bits[word] = bits
                 if parts:
                     self._cue_words.add(word)
             self._seen_words.add(word)
@@ -199,22 +221,21 @@ class Engine:
 
     def _fold(self, text: str) -> Folded:
         folded = self._folder.fold(text)
-        words = set(_WORD_RE.findall(folded.text))
+        words = _words(folded.text)
         unseen = words - self._seen_words
         if unseen:
             self._learn(unseen)
         if not words.isdisjoint(self._stretched):
             folded = self._folder.fold(text, squeeze=True)
-            words = set(_WORD_RE.findall(folded.text))
+            words = _words(folded.text)
             unseen = words - self._seen_words
             if unseen:
                 self._learn(unseen)
         folded.words = words
         return folded
 
-    def _hits(self, folded: Folded, source: int) -> tuple[list[_Found], set[str], set[str] | None]:
-        """Cue matches, the message's words that carry an anchor, and (if worked out) the
-        anchors present."""
+    def _hits(self, folded: Folded, source: int) -> tuple[list[_Found], set[str]]:
+        """Cue matches, and the message's words that carry an anchor."""
         text = folded.text
         # Set algebra runs in C: the Python loops below only see the few words that can start
         # a cue ("kill", "pills"), never every word of the message.
@@ -223,30 +244,22 @@ class Engine:
         keys = words & relevant.keys()
         cue_keys = keys & self._cue_words
         found: list[_Found] = []
-        present: set[str] | None = None
         if not cue_keys and not self._unanchored:
-            return found, keys, present
-        # A part also needs a word of its second group ("thoughts of" AND "hurting" AND
+            return found, keys
+        # A part also needs a word of each further group ("thoughts of" AND "hurting" AND
         # "baby"); most candidates fail here, before any regex runs.
+        have = reduce(or_, map(self._word_bits.__getitem__, keys), 0)
         possible: dict[int, list[str]] = {p: [] for p in self._unanchored}
         for word in cue_keys:
-            for part_index, also in relevant[word][1]:
-                if also:
-                    if present is None:
-                        present = set().union(*[relevant[key][0] for key in keys])
-                    missing = False
-                    for group in also:
-                        if present.isdisjoint(group):
-                            missing = True
-                            break
-                    if missing:
-                        continue
+            for part_index, need in relevant[word][1]:
+                if have & need != need:
+                    continue
                 if part_index in possible:
                     possible[part_index].append(word)
                 else:
                     possible[part_index] = [word]
         if not possible:
-            return found, keys, present
+            return found, keys
         around: dict[int, tuple[int, int]] = {}
         for part_index, triggers in possible.items():
             i, part = self._parts[part_index]
@@ -256,10 +269,12 @@ class Engine:
             for word in triggers:
                 pos = text.find(word)
                 while pos != -1:
-                    if pos not in around:
-                        around[pos] = _sentence_around(text, pos)
-                    spans.add(around[pos])
-                    pos = text.find(word, pos + 1)
+                    span = around.get(pos)
+                    if span is None:
+                        span = around[pos] = _sentence_around(text, pos)
+                    spans.add(span)
+                    # Further occurrences in the same sentence add nothing: look past it.
+                    pos = text.find(word, max(span[1], pos + 1))
             if not triggers:
                 spans = set(_sentences(text))
             cue = self.cues[i]
@@ -277,17 +292,15 @@ class Engine:
                         break
                     hit = Hit(i, start, end, sentence, None, source)
                     found.append(_Found(hit, self.cues[i], folded))
-        return found, keys, present
+        return found, keys
 
     def _anchors_in(self, text: str, span: tuple[int, int], keys: set[str]) -> frozenset[str]:
-        here = set(_WORD_RE.findall(text, span[0], span[1])) & keys
+        here = _words(text[span[0] : span[1]]) & keys
         return frozenset().union(*[self._relevant[word][0] for word in here])
 
     def _present(self, keys: set[str]) -> frozenset[str]:
-        anchors: set[str] = set()
-        for word in keys:
-            anchors |= self._relevant[word][0]
-        return frozenset(anchors)
+        relevant = self._relevant
+        return frozenset().union(*[relevant[word][0] for word in keys])
 
     def _third_party(self, text: str, start: int, end: int, sentence: tuple[int, int]) -> bool:
         """Is the cue about someone else ("my friend says she'll kill herself")?"""
@@ -340,6 +353,13 @@ def _check_text(text: object, name: str) -> None:
         raise AssessmentError(f"{name} is {len(text)} characters; the limit is {MAX_CHARS}")
 
 
+def _words(text: str) -> set[str]:
+    """The distinct words of a folded text: what ``set(_WORD_RE.findall(text))`` gives."""
+    return set(
+        text.encode("ascii", "replace").translate(_NON_WORD_TO_SPACE).decode("ascii").split()
+    )
+
+
 def _sentences(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
@@ -387,8 +407,20 @@ def _combine(evidence: list[Evidence]) -> Assessment:
         for e in evidence
         if e.base_severity is not Severity.NONE or any(c.direction == "raised" for c in e.context)
     ]
-    # Overlapping cues of one category describe one statement: keep the most severe.
-    evidence.sort(key=lambda e: (-e.severity.rank, -e.base_severity.rank, e.start))
+    # Overlapping cues of one category describe one statement: keep the most severe, then the
+    # longest match. The order is total so the evidence kept never depends on the order cues
+    # were found in (set iteration order varies between processes).
+    evidence.sort(
+        key=lambda e: (
+            -e.severity.rank,
+            -e.base_severity.rank,
+            e.start,
+            -e.end,
+            e.source,
+            e.cue,
+            e.category,
+        )
+    )
     kept: list[Evidence] = []
     for item in evidence:
         if any(

@@ -80,3 +80,12 @@ def test_accents_fold_and_map_back() -> None:
     evidence = result.evidence[0]
     assert text[evidence.start : evidence.end] == evidence.matched
     assert "estar" in evidence.matched
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["i want to kill myself💔💔", "¿quiero morir?", "i want to die…", "wanna die—sorry"],
+)
+def test_cue_glued_to_emoji_or_non_ascii_punctuation_is_found(text: str) -> None:
+    """The engine's word lookup treats any non-ASCII character as a separator, as the rules do."""
+    assert severity_of(text) >= Severity.HIGH
