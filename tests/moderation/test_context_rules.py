@@ -215,3 +215,36 @@ def test_intrusive_image_she_finds_horrifying_is_reviewed_not_an_emergency() -> 
 def test_means_with_timing_is_an_emergency_without_a_death_word() -> None:
     text = "i have the rope in the closet and hubby works late tonight"
     assert assess(text).severity is Severity.IMMINENT
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("ive cut myself off from social media this week", "cut_off_idiom"),
+        ("im crying laughing i cant breathe, he sneezed mid bottle", "laughing_breathless"),
+        ("ok ive decided, im going to do it. sleep training starts tonight", "everyday_plan_named"),
+        ("goodbye everyone, thank you for everything, were moving to texas", "everyday_goodbye"),
+    ],
+)
+def test_everyday_readings_of_risky_words_are_none(text: str, rule: str) -> None:
+    """An idiom, a laugh, a named everyday plan or an everyday goodbye is not risk."""
+    result = assess(text)
+    assert result.severity is Severity.NONE
+    assert rule in rule_names(result)
+
+
+@pytest.mark.parametrize(
+    ("text", "at_least"),
+    [
+        ("im going to do it, ive made up my mind", Severity.IMMINENT),
+        ("goodbye everyone, thank you for everything, please dont blame yourselves", Severity.HIGH),
+        ("i dont know how much longer i can live like this", Severity.MODERATE),
+        ("i dont feel bad about it anymore, i want to hurt myself", Severity.HIGH),
+    ],
+)
+def test_unnamed_resolve_and_veiled_goodbye_are_not_dismissed(
+    text: str, at_least: Severity
+) -> None:
+    """Resolve with no named act, a goodbye with no everyday reason, and 'dont know' or
+    'dont feel bad' before a cue (not denials) keep their risk."""
+    assert severity_of(text) >= at_least

@@ -36,6 +36,11 @@ def test_ordinary_question_is_none() -> None:
         "i feel so numb, i look at her and feel nothing",
         "i had a panic attack at the store today",
         "i feel completely hopeless and alone",
+        "ive been feeling really down lately",
+        "ive lost interest in things i used to enjoy",
+        "i feel like im not good enough for her",
+        "im anxious all the time about everything",
+        "estoy muy triste y no se por que",
     ],
 )
 def test_distress_is_low_for_a_facilitator_check_in(text: str) -> None:
