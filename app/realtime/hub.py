@@ -31,7 +31,10 @@ Backlog = Callable[[int, int], Awaitable[list[Envelope]]]  # (room_id, after_seq
 RoomHead = Callable[[int], Awaitable[int]]  # room_id -> last committed seq
 SendFrame = Callable[[str], Awaitable[None]]
 CloseSocket = Callable[[int, str], Awaitable[None]]  # (close code, reason)
-RESUBSCRIBE_BACKOFF_SECS = (0.1, 0.25, 0.5, 1.0, 2.0)  # short: converge soon after an outage
+# At once, then briefly: after a Redis restart, sockets resume only once the control channel
+# is back, so this delay adds straight to convergence (goal 5 s). While Redis is down each
+# attempt also waits up to the broker's WAIT_FOR_UP_SECS for it, so retries stay few.
+RESUBSCRIBE_BACKOFF_SECS = (0.0, 0.1, 0.25, 0.5)
 PRESENCE_COALESCE_SECS = 0.05  # joins and leaves this close together share one presence frame
 _conn_ids = itertools.count(1)
 
@@ -360,5 +363,7 @@ class Hub:
             except Exception:
                 lost = True
                 log.warning("control subscription lost; resubscribing")
-            await asyncio.sleep(RESUBSCRIBE_BACKOFF_SECS[min(attempt, 4)])
+            await asyncio.sleep(
+                RESUBSCRIBE_BACKOFF_SECS[min(attempt, len(RESUBSCRIBE_BACKOFF_SECS) - 1)]
+            )
             attempt += 1
