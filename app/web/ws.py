@@ -100,12 +100,14 @@ async def room_socket(ws: WebSocket) -> None:
     # the writer sends the close frame and then stops the receiver.
     receiving = asyncio.current_task()
     assert receiving is not None
+    stopped = False  # True once close_socket has cancelled the receiver
 
     async def close_socket(code: int, reason: str) -> None:
-        nonlocal receiving
+        nonlocal stopped
         with contextlib.suppress(Exception):
             await ws.close(code=code, reason=reason[:120])
         if receiving is not None:
+            stopped = True
             receiving.cancel()
 
     expiry = asyncio.get_running_loop().call_later(
@@ -118,7 +120,7 @@ async def room_socket(ws: WebSocket) -> None:
         try:
             await _receiver(ws, svc, conn, access)
         except asyncio.CancelledError:
-            if receiving is None or receiving.uncancel() > 0:
+            if not stopped or receiving is None or receiving.uncancel() > 0:
                 raise  # not (only) our own stop: the server is cancelling this socket
         finally:
             receiving = None
