@@ -137,8 +137,9 @@ class Run:
 async def main(spec: dict[str, Any]) -> None:
     run = Run(spec)
     clients = spec["clients"]
-    for i in range(0, len(clients), 100):  # connect in waves: the handshake is not measured
-        await asyncio.gather(*(run.open(c) for c in clients[i : i + 100]))
+    wave = spec.get("connect_wave", 100)  # connect in waves: the handshake is not measured
+    for i in range(0, len(clients), wave):
+        await asyncio.gather(*(run.open(c) for c in clients[i : i + wave]))
     emit("connected", clients=len(run.socks))
     if spec.get("idle"):
         sys.stdin.readline()  # hold the connections until the runner has measured memory

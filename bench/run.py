@@ -17,6 +17,7 @@ import json
 import math
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -100,13 +101,15 @@ def village_env(db_url: str, broker_url: str, prefix: str) -> dict[str, str]:
     }
 
 
-def start_village(env: dict[str, str], workers: int) -> Server:
+def start_village(env: dict[str, str], workers: int, trace_dir: str | None = None) -> Server:
     server = Server(f"village x{workers}")
     for _ in range(workers):
         port = free_port()
-        server.procs.append(
-            _spawn([sys.executable, "-m", "app", "serve", "--port", str(port)], env, port)
-        )
+        args = [sys.executable, "-m", "app", "serve", "--port", str(port)]
+        if trace_dir:
+            args = [sys.executable, "-m", "bench.memtrace", "--port", str(port)]
+            args += ["--out", trace_dir]
+        server.procs.append(_spawn(args, env, port))
         server.ports.append(port)
     return server
 
@@ -165,7 +168,10 @@ def baseline_clients(server: Server, rooms: int, members: int) -> list[dict[str,
 
 
 def drive(
-    server: Server, spec: dict[str, Any], on_step: Callable[[float], None] | None = None
+    server: Server,
+    spec: dict[str, Any],
+    on_step: Callable[[float], None] | None = None,
+    on_idle: Callable[[], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run the load generator; attach server CPU per delivery to each step."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
@@ -188,6 +194,8 @@ def drive(
                 if spec.get("idle"):
                     time.sleep(3)  # let the server settle before reading its memory
                     steps.append({"rss": server.rss_bytes(), "clients": ev["clients"]})
+                    if on_idle is not None:
+                        on_idle()
                     gen.stdin.write("\n")
                     gen.stdin.flush()
             elif ev["event"] == "step_start":
@@ -395,14 +403,25 @@ def scenario_idle(args: Any) -> str:
     migrate(env)
     rooms, members = 10, 10
     layout = provision(env, rooms, members)
-    server = start_village(env, 1)
+    server = start_village(env, 1, args.tracemalloc)
+    snapshot = None
+    if args.tracemalloc:
+
+        def snapshot() -> None:
+            os.kill(server.procs[0].pid, signal.SIGUSR1)
+            time.sleep(10)  # a collection and a dump of a traced heap take a while
+
     try:
         time.sleep(1)
         rss0 = server.rss_bytes()
+        if snapshot is not None:
+            snapshot()
         clients = village_clients(server, layout, per_member=math.ceil(n / (rooms * members)))[:n]
         spec = {"kind": "village", "origin": ORIGIN, "idle": True, "members_per_room": members}
         spec["clients"] = clients
-        got = drive(server, spec)[0]
+        if args.tracemalloc:
+            spec["connect_wave"] = 10  # a traced server is slow: stay under the pool timeout
+        got = drive(server, spec, on_idle=snapshot)[0]
         results["village"] = (got["rss"] - rss0) / got["clients"]
     finally:
         server.stop()
@@ -434,6 +453,11 @@ def main() -> int:
     parser.add_argument("--profile", help="write py-spy collapsed stacks of worker 1 here")
     parser.add_argument("--profile-rate", type=float, default=0, help="offered rate to profile")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--tracemalloc",
+        metavar="DIR",
+        help="idle: run Village under tracemalloc, snapshots before/after connecting in DIR",
+    )
     args = parser.parse_args()
     if args.scenario == "idle":
         body = scenario_idle(args)

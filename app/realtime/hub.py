@@ -1,8 +1,9 @@
 """The per-worker hub: which sockets are in which room, and fan-out to them.
 
-It never awaits one client inside a loop over clients: each connection has a bounded queue
-drained by its own sender task. A client that falls behind is closed with RESUME and
-reconnects with its last seen id; the room never waits for it.
+It never awaits one client inside a loop over clients: each connection has a bounded outbox
+drained by its own writer task (started when there is something to write). A client that
+falls behind is closed with RESUME and reconnects with its last seen id; the room never
+waits for it.
 
 Ordering: each room's reader delivers message frames in sequence order with no gaps. When a
 publication is missing (out-of-order publishers, a broker hiccup) it reads the gap from the
@@ -16,9 +17,8 @@ import contextlib
 import itertools
 import json
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 from app.realtime import closecodes
 from app.realtime.broker import Broker, BrokerLost
@@ -29,27 +29,58 @@ log = logging.getLogger("village.hub")
 
 Backlog = Callable[[int, int], Awaitable[list[Envelope]]]  # (room_id, after_seq)
 RoomHead = Callable[[int], Awaitable[int]]  # room_id -> last committed seq
-RESUBSCRIBE_BACKOFF_SECS = (0.1, 0.25, 0.5, 1.0, 2.0)  # short: converge soon after an outage
+SendFrame = Callable[[str], Awaitable[None]]
+CloseSocket = Callable[[int, str], Awaitable[None]]  # (close code, reason)
+# At once, then briefly: after a Redis restart, sockets resume only once the control channel
+# is back, so this delay adds straight to convergence (goal 5 s). While Redis is down each
+# attempt also waits up to the broker's WAIT_FOR_UP_SECS for it, so retries stay few.
+RESUBSCRIBE_BACKOFF_SECS = (0.0, 0.1, 0.25, 0.5)
 PRESENCE_COALESCE_SECS = 0.05  # joins and leaves this close together share one presence frame
 _conn_ids = itertools.count(1)
 
 
-@dataclass(eq=False)
 class Connection:
-    user_id: int
-    room_id: int
-    group_id: int
-    card: Card
-    queue_size: int
-    key: str = field(default_factory=lambda: f"c{next(_conn_ids)}")
-    last_seq: int = 0
-    close_code: int | None = None
-    close_reason: str = ""
+    """One socket in one room. Frames wait in a bounded outbox; a writer task exists only
+    while there is something to write, so an idle socket costs no task and no queue (at
+    thousands of idle sockets that is most of a connection's memory: docs/performance.md).
+    Until `attach`, frames just accumulate (the hub's tests read them with `take`)."""
 
-    def __post_init__(self) -> None:
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue(self.queue_size)
+    __slots__ = (
+        "_buffer",
+        "_close",
+        "_outbox",
+        "_send",
+        "_syncing",
+        "_writer",
+        "card",
+        "close_code",
+        "close_reason",
+        "group_id",
+        "key",
+        "last_seq",
+        "queue_size",
+        "room_id",
+        "user_id",
+    )
+
+    def __init__(
+        self, user_id: int, room_id: int, group_id: int, card: Card, queue_size: int
+    ) -> None:
+        self.user_id = user_id
+        self.room_id = room_id
+        self.group_id = group_id
+        self.card = card
+        self.queue_size = queue_size
+        self.key = f"c{next(_conn_ids)}"
+        self.last_seq = 0
+        self.close_code: int | None = None
+        self.close_reason = ""
         self._syncing = True
-        self._buffer: list[Envelope] = []
+        self._buffer: list[Envelope] | None = None  # live envelopes that arrive during sync
+        self._outbox: deque[str] | None = None  # None while empty: a deque costs ~600 bytes
+        self._send: SendFrame | None = None
+        self._close: CloseSocket | None = None
+        self._writer: asyncio.Task[None] | None = None
 
     @property
     def role(self) -> str:
@@ -62,6 +93,8 @@ class Connection:
         if self.close_code is not None:
             return
         if self._syncing:
+            if self._buffer is None:
+                self._buffer = []
             if len(self._buffer) >= self.queue_size:
                 self.close(closecodes.RESUME, "too far behind")
             else:
@@ -89,7 +122,7 @@ class Connection:
             self.deliver(env)
         if caught_up is not None:
             self.send_direct(caught_up(self.last_seq))
-        buffered, self._buffer = self._buffer, []
+        buffered, self._buffer = self._buffer or [], None
         for env in buffered:
             self.deliver(env)
 
@@ -98,15 +131,59 @@ class Connection:
             return
         self.close_code, self.close_reason = code, reason
         # Drop what is queued: the client will resume from its last seen id anyway.
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(None)
+        self._outbox = None
+        self._wake()
+
+    def attach(self, send: SendFrame, close: CloseSocket) -> None:
+        """Write to the socket from now on: what is queued, what comes, then the close."""
+        self._send, self._close = send, close
+        self._wake()
+
+    async def detach(self) -> None:
+        """Stop writing (the socket is gone or going)."""
+        self._send = self._close = None
+        writer, self._writer = self._writer, None
+        if writer is not None and writer is not asyncio.current_task():
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
+
+    def take(self) -> list[str]:
+        """Remove and return the queued frames (for a connection that is not attached)."""
+        frames, self._outbox = list(self._outbox or ()), None
+        return frames
 
     def _put(self, frame: str) -> None:
-        try:
-            self.queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        if self._outbox is None:
+            self._outbox = deque()
+        elif len(self._outbox) >= self.queue_size:
             self.close(closecodes.RESUME, "too slow: reconnect and resume")
+            return
+        self._outbox.append(frame)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._writer is None and self._send is not None:
+            self._writer = asyncio.create_task(self._write())
+
+    async def _write(self) -> None:
+        try:
+            while self._send is not None:
+                outbox = self._outbox
+                if outbox:
+                    await self._send(outbox.popleft())
+                    continue
+                self._outbox = None
+                if self.close_code is not None and self._close is not None:
+                    close, self._send = self._close, None  # the close frame is the last one
+                    await close(self.close_code, self.close_reason)
+                return
+        except Exception:
+            self._send = None  # the socket is gone; its receiver sees the disconnect
+            self._outbox = None
+        finally:
+            if self._writer is asyncio.current_task():
+                self._writer = None
 
 
 class _RoomChannel:
@@ -286,5 +363,7 @@ class Hub:
             except Exception:
                 lost = True
                 log.warning("control subscription lost; resubscribing")
-            await asyncio.sleep(RESUBSCRIBE_BACKOFF_SECS[min(attempt, 4)])
+            await asyncio.sleep(
+                RESUBSCRIBE_BACKOFF_SECS[min(attempt, len(RESUBSCRIBE_BACKOFF_SECS) - 1)]
+            )
             attempt += 1

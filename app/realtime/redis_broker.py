@@ -32,7 +32,10 @@ PUBLISH_BATCH_MAX = 512  # commands per pipeline round trip
 PUBLISH_ATTEMPTS = 3  # then the batch is dropped: the database still has every message
 SUBSCRIBE_CONFIRM_SECS = 5.0  # no SUBSCRIBE reply by then: treat the connection as lost
 WAIT_FOR_UP_SECS = 2.0  # a subscribe during an outage waits this long before giving up
-RECONNECT_BACKOFF_SECS = (0.1, 0.25, 0.5, 1.0)  # short: clients converge within seconds
+# Retry at once, then briefly: every socket waits for the listener before it can resume, so
+# its retry delay adds straight to how long clients take to converge after an outage (the
+# goal is 5 s). A refused connection costs microseconds, so polling twice a second is cheap.
+RECONNECT_BACKOFF_SECS = (0.0, 0.05, 0.1, 0.25, 0.5)
 COMMAND_TIMEOUT_SECS = 2.0  # a Redis command or connect slower than this counts as failed
 HEALTH_CHECK_SECS = 5  # redis-py PINGs an idle pub/sub connection this often
 ALIVE_CHANNEL = "_alive"  # always subscribed; carries the listener's own liveness checks
@@ -140,6 +143,10 @@ class RedisBroker:
         if pubsub is not None and self._up.is_set():
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.unsubscribe(full)
+                if self._subs.get(full) and self._pubsub is pubsub:
+                    # A new subscriber arrived while the UNSUBSCRIBE was on its way and may
+                    # have had its SUBSCRIBE confirmed before it: subscribe again, after it.
+                    await pubsub.subscribe(full)
 
     async def aclose(self) -> None:
         self._closed = True

@@ -1,7 +1,9 @@
 """The one WebSocket endpoint: /ws/rooms/{room_id}?after=<last seen seq>.
 
-Authenticate and authorise at the handshake, accept, then a receiver and a sender run side by
-side until either ends. The other place (with app/web/errors.py) that maps domain errors.
+Authenticate and authorise at the handshake, accept, then receive in the handler's own task
+while the connection's writer (a task only while frames are pending) sends; either ending
+ends both. Idle sockets are most sockets, so each holds as little as it can. The other place
+(with app/web/errors.py) that maps domain errors.
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from urllib.parse import parse_qs
 
 from sqlalchemy.exc import DBAPIError
+from starlette.requests import cookie_parser
 from starlette.responses import Response
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -36,7 +40,9 @@ async def _deny(ws: WebSocket, status: int) -> None:
 
 
 def _after(ws: WebSocket) -> int | None:
-    raw = ws.query_params.get("after")
+    # Read from the scope, not ws.query_params/headers/cookies: Starlette caches those parsed
+    # copies on the socket for its whole life (~1 KB per idle connection).
+    raw = next(iter(parse_qs(ws.scope.get("query_string", b"").decode()).get("after", [])), None)
     if raw is None or raw == "":
         return None
     try:
@@ -45,52 +51,83 @@ def _after(ws: WebSocket) -> int | None:
         return None
 
 
-async def room_socket(ws: WebSocket) -> None:
-    svc = services(ws)
-    origin = (ws.headers.get("origin") or "").rstrip("/")
+def _header(ws: WebSocket, name: bytes) -> str:
+    return next((v.decode("latin-1") for k, v in ws.scope["headers"] if k == name), "")
+
+
+async def _admit(svc: Services, ws: WebSocket) -> tuple[RoomAccess, float] | None:
+    """The socket's room access and seconds until its session ends, or None once refused.
+    Only what the socket needs outlives this call (not the session row)."""
+    origin = _header(ws, b"origin").rstrip("/")
     if origin not in svc.settings.origins:
         log.warning("websocket refused: origin %r not allowed", origin[:100])
         await _deny(ws, 403)
-        return
+        return None
     try:
-        who = await accounts.resolve(svc, ws.cookies.get(SESSION_COOKIE))
+        token = cookie_parser(_header(ws, b"cookie")).get(SESSION_COOKIE)
+        who = await accounts.resolve(svc, token)
         access = await enter_room(svc, who.user, int(ws.path_params["room_id"]))
     except NotAuthenticated:
         await _deny(ws, 403)
-        return
+        return None
     except AgreementsRequired:
         await _deny(ws, 403)
-        return
+        return None
     except NotFound:
         await _deny(ws, 404)
+        return None
+    return access, accounts.session_expires_at(svc, who.session)
+
+
+async def room_socket(ws: WebSocket) -> None:
+    svc = services(ws)
+    admitted = await _admit(svc, ws)
+    if admitted is None:
         return
+    access, session_secs = admitted
     await ws.accept()
     conn = Connection(
-        user_id=who.user.id,
-        room_id=access.room.id,
+        user_id=access.user.id,  # type: ignore[arg-type]
+        room_id=access.room.id,  # type: ignore[arg-type]
         group_id=access.group.id,  # type: ignore[arg-type]
         card=access.card,
         queue_size=svc.settings.outbound_queue_size,
     )
     await svc.hub.join(conn)
     interval = None
+    # This task is the receiver; frames go out through the connection's own writer task,
+    # which exists only while there is something to write. When the hub closes the socket,
+    # the writer sends the close frame and then stops the receiver.
+    receiving = asyncio.current_task()
+    assert receiving is not None
+    stopped = False  # True once close_socket has cancelled the receiver
+
+    async def close_socket(code: int, reason: str) -> None:
+        nonlocal stopped
+        with contextlib.suppress(Exception):
+            await ws.close(code=code, reason=reason[:120])
+        if receiving is not None:
+            stopped = True
+            receiving.cancel()
+
+    expiry = asyncio.get_running_loop().call_later(
+        session_secs, conn.close, closecodes.SIGNED_OUT, "session expired"
+    )
     try:
         interval = await attendance.connected(svc, access)
         await _sync(svc, conn, access, _after(ws))
-        tasks = [
-            asyncio.create_task(_sender(ws, conn)),
-            asyncio.create_task(_receiver(ws, svc, conn, access)),
-            asyncio.create_task(_expire(conn, accounts.session_expires_at(svc, who.session))),
-        ]
+        conn.attach(ws.send_text, close_socket)
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await _receiver(ws, svc, conn, access)
+        except asyncio.CancelledError:
+            if not stopped or receiving is None or receiving.uncancel() > 0:
+                raise  # not (only) our own stop: the server is cancelling this socket
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            receiving = None
     finally:
+        receiving = None
+        expiry.cancel()
+        await conn.detach()
         await svc.hub.leave(conn)
         await attendance.disconnected(svc, access, interval)
         if conn.close_code is None:
@@ -117,21 +154,6 @@ async def _sync(svc: Services, conn: Connection, access: RoomAccess, after: int 
     conn.finish_sync(backlog, lambda last: frames.out("caught_up", room=room_id, last_seq=last))
     for frame in await room_controls.greeting_frames(svc, access.room, conn.user_id):
         conn.send_direct(frame)  # lock, slow mode and the viewer's own mute
-
-
-async def _sender(ws: WebSocket, conn: Connection) -> None:
-    while True:
-        frame = await conn.queue.get()
-        if frame is None:
-            with contextlib.suppress(Exception):
-                await ws.close(code=conn.close_code or 1000, reason=conn.close_reason[:120])
-            return
-        await ws.send_text(frame)
-
-
-async def _expire(conn: Connection, seconds: float) -> None:
-    await asyncio.sleep(seconds)
-    conn.close(closecodes.SIGNED_OUT, "session expired")
 
 
 async def _receiver(ws: WebSocket, svc: Services, conn: Connection, access: RoomAccess) -> None:

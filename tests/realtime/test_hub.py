@@ -49,12 +49,7 @@ def _conn(user_id: int, role: str = "member", queue: int = 64) -> Connection:
 
 
 def _drain(conn: Connection) -> list[str]:
-    out = []
-    while not conn.queue.empty():
-        frame = conn.queue.get_nowait()
-        if frame is not None and '"seq"' in frame and '"presence"' not in frame:
-            out.append(frame)
-    return out
+    return [f for f in conn.take() if '"seq"' in f and '"presence"' not in f]
 
 
 async def _settle() -> None:
@@ -113,8 +108,7 @@ async def test_slow_client_is_told_to_resume_and_room_keeps_going() -> None:
         await hub.join(c)
         c.finish_sync([])
     _drain(fast)
-    while not slow.queue.empty():
-        slow.queue.get_nowait()
+    slow.take()
     for seq in range(1, 8):
         await broker.publish(room_channel(ROOM), store.commit(seq).encode())
         await _settle()

@@ -23,9 +23,11 @@ from tests.support.processes import RedisServer, Worker, redis_server, worker_en
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
 
-# The goal is 5 s. Usually met (the test takes ~5.5 s in all), but roughly one run in three on
-# a loaded machine stalls ~10 s after Redis returns (cause not yet found: see docs/realtime.md),
-# so the bound here is 15 s. VILLAGE_CATCH_UP_SECS=5 checks the goal itself.
+# The goal is 5 s. Met on a quiet machine (4 of 4 runs with VILLAGE_CATCH_UP_SECS=5, twice): the
+# listener is back ~0.1 s after Redis and every socket is told to resume ~1 s after. On a
+# machine at load average ~10 on 2 cores, 2 of 4 runs needed more than 5 s for the resent
+# messages to be acknowledged (docs/performance.md), so the bound here stays 15 s.
+# VILLAGE_CATCH_UP_SECS=5 checks the goal itself.
 CATCH_UP_SECS = float(os.environ.get("VILLAGE_CATCH_UP_SECS", "15"))
 
 
