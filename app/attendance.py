@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import secrets
@@ -140,7 +141,7 @@ async def connected(svc: Services, access: RoomAccess) -> int | None:
             s.add(iv)
             await s.flush()
             interval_id = iv.id
-        await publish_roster(svc, access.group.id, access.room.id)  # type: ignore[arg-type]
+        request_roster(svc, access.group.id, access.room.id)  # type: ignore[arg-type]
         return interval_id
     except Exception:
         log.exception(
@@ -176,7 +177,7 @@ async def _record_leave(svc: Services, access: RoomAccess, interval_id: int) -> 
     try:
         async with svc.db.transaction() as s:
             await store.close_interval(s, interval_id, svc.clock.now())
-        await publish_roster(svc, access.group.id, access.room.id)  # type: ignore[arg-type]
+        request_roster(svc, access.group.id, access.room.id)  # type: ignore[arg-type]
     except Exception:
         log.exception("attendance: leave of interval %s not recorded", interval_id)
 
@@ -231,6 +232,12 @@ def roster_frame(gs: GroupSession, lines: list[RosterLine]) -> str:
 
 def _line(r: RosterLine) -> dict[str, object]:
     return {"id": r.user_id, "name": r.name, "role": r.role, "minutes": r.minutes}
+
+
+def request_roster(svc: Services, group_id: int, room_id: int) -> None:
+    """Ask for a roster frame soon. Joins and leaves arriving together share one: computing
+    a roster reads every interval of the room, so one per socket made a storm quadratic."""
+    svc.rosters.request(room_id, functools.partial(publish_roster, svc, group_id, room_id))
 
 
 async def publish_roster(svc: Services, group_id: int, room_id: int) -> None:

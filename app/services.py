@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.clock import Clock
 from app.ratelimits import RateLimits
 from app.realtime.broker import Broker
+from app.realtime.coalesce import Coalescer
 from app.realtime.hub import Hub
 from app.settings import Settings
 from app.storage.database import Database
@@ -24,6 +25,8 @@ class Services:
     # Called after a commit that wrote to the notification outbox: wakes the dispatcher now
     # instead of at its next poll (it is a latency hint; the poll alone loses nothing).
     outbox_written: Callable[[], None] = lambda: None
+    # Staff roster frames, at most one per room per coalescing window (see attendance).
+    rosters: Coalescer = field(default_factory=Coalescer)
 
 
 def offline_services(settings: Settings) -> Services:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.storage.sqlite_writer import SqliteWriter
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # a CLI command writing while the server runs waits, not fails
+# A pooled PostgreSQL connection returned this recently is used without a ping. Pinging at
+# every checkout (pool_pre_ping) cost three round trips (BEGIN, a query, ROLLBACK) on top of
+# each transaction; a connection that died in between fails its one transaction, and that
+# disconnect error makes SQLAlchemy invalidate the whole pool, so the next one reconnects.
+PING_IF_IDLE_SECS = 5.0
 
 T = TypeVar("T")
 
@@ -46,7 +53,29 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=30)
         _sqlite_setup(engine.sync_engine)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    _ping_if_idle(engine.sync_engine)
+    return engine
+
+
+def _ping_if_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) < PING_IF_IDLE_SECS:
+            return
+        try:
+            dbapi_conn.ping()
+        except Exception as exc:
+            # The pool discards this connection and retries the checkout with a new one.
+            raise DisconnectionError() from exc
 
 
 def sqlite_writer_engine(url: str) -> Engine | None:
