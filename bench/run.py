@@ -223,7 +223,8 @@ def profile(server: Server, args: Any, rate: float) -> list[subprocess.Popen[byt
         subprocess.Popen(
             [
                 *("py-spy", "record", "--pid", str(server.procs[0].pid), "--format", "raw"),
-                *("--duration", str(int(args.duration)), "--nonblocking", "-o", args.profile),
+                *("--duration", str(int(args.duration)), "--nonblocking", "--rate", "400"),
+                *("--gil", "-o", args.profile),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
