@@ -75,14 +75,18 @@ class SqliteWriter:
                     unit = batch[0]
                     unit.value, unit.ok = unit.fn(conn, *unit.args), True
                 else:
+                    # Straight on the driver: these run per unit, and SQLAlchemy's execution
+                    # context cost more than SQLite does.
+                    raw = conn.connection.driver_connection
+                    assert raw is not None
                     for unit in batch:
-                        conn.exec_driver_sql("SAVEPOINT unit")
+                        raw.execute("SAVEPOINT unit")
                         try:
                             unit.value, unit.ok = unit.fn(conn, *unit.args), True
                         except Exception as exc:
-                            conn.exec_driver_sql("ROLLBACK TO unit")
+                            raw.execute("ROLLBACK TO unit")
                             unit.value = exc
-                        conn.exec_driver_sql("RELEASE unit")
+                        raw.execute("RELEASE unit")
         except Exception as exc:  # BEGIN, a lone unit, or COMMIT failed: nothing is stored
             for unit in batch:
                 unit.ok, unit.value = False, exc
