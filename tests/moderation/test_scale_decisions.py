@@ -220,3 +220,11 @@ def test_resisted_self_harm_urge_is_moderate(text: str) -> None:
 def test_resisting_does_not_soften_an_act() -> None:
     text = "i cut myself last night and im trying not to do it again"
     assert assess(text).severity >= Severity.HIGH
+
+
+def test_grief_with_breathlessness_is_reviewed_but_chest_pain_still_alerts() -> None:
+    """Breathlessness tied to grief is capped at review; unbearable chest pain is not."""
+    grief = assess("the grief from the loss is unbearable, i cant breathe some days")
+    assert grief.severity is Severity.MODERATE
+    chest = assess("the pain in my chest is unbearable and i cant breathe")
+    assert chest.severity >= Severity.HIGH
