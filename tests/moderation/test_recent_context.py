@@ -11,7 +11,7 @@ def severity_of(text: str, recent: tuple[str, ...] = ()) -> Severity:
 
 def test_pills_after_cant_do_this_anymore_is_imminent() -> None:
     """'I can't do this anymore' then 'I have the pills' is worse than either alone."""
-    assert severity_of("i cant do this anymore") is Severity.LOW
+    assert severity_of("i cant do this anymore") is Severity.MODERATE
     assert severity_of("i have the pills") is Severity.NONE
     result = assess("i have the pills", recent=("i cant do this anymore",))
     assert result.severity is Severity.IMMINENT

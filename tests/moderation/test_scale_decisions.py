@@ -95,16 +95,97 @@ def test_breaking_point_is_at_least_low(text: str) -> None:
     assert Severity.LOW <= assess(text).severity <= Severity.MODERATE
 
 
+def test_giving_up_on_everything_is_moderate() -> None:
+    assert assess("i give up on everything").severity is Severity.MODERATE
+
+
+# Scale decision 4: the distress gradient. A plain state is a check-in, the same state made
+# total or pervasive is reviewed today, despair about life or survival itself alerts now.
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "been feeling numb lately",
+        "been crying a lot this week",
+        "i feel so hopeless and alone",
+        "work has been so stressful since i went back",
+        "cant focus on anything lately",
+        "procrastinating on literally everything",
+        "been having problems with my husband",
+    ],
+)
+def test_plain_distress_and_everyday_strain_are_low(text: str) -> None:
+    assert assess(text).severity is Severity.LOW
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i feel completely numb",
+        "feeling totally hopeless about everything",
+        "the guilt is eating me alive",
+        "im falling apart",
+        "im at my breaking point",
+        "im barely holding on",
+        "i cant do this anymore",
+        "i cant feel anything at all anymore",
+        "im spiraling out of control",
+        "everything feels pointless",
+        "i dont see any way out",
+    ],
+)
+def test_total_or_pervasive_distress_is_moderate(text: str) -> None:
+    result = assess(text)
+    assert result.severity is Severity.MODERATE
+    assert result.categories == ()
+
+
 @pytest.mark.parametrize(
     "text",
     [
         "i cant go on like this any longer",
-        "i give up on everything",
         "i cant survive another day of this",
+        "ive given up on life",
+        "theres no hope for me",
+        "my life has no meaning anymore",
+        "i need to escape this life",
+        "death is on my mind all the time",
+        "i just want to vanish from this world",
+        "ya no puedo seguir asi",
     ],
 )
-def test_final_hopelessness_is_moderate(text: str) -> None:
-    assert assess(text).severity is Severity.MODERATE
+def test_despair_about_life_itself_is_high(text: str) -> None:
+    result = assess(text)
+    assert result.severity is Severity.HIGH
+    assert Category.SUICIDE in result.categories
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("i cant go on like this any longer, she hasnt napped all day", Severity.MODERATE),
+        ("im at my breaking point with the pumping schedule", Severity.LOW),
+        ("i cant go on like this with the night feeds lol", Severity.NONE),
+        ("im dying inside this meeting", Severity.NONE),
+        ("nothing will ever get better than this cake", Severity.NONE),
+        ("i used to feel like id given up on life, im doing so much better now", Severity.NONE),
+        ("i dont feel completely numb anymore", Severity.NONE),
+    ],
+)
+def test_everyday_cause_joke_negation_and_recovery_lower_the_gradient(
+    text: str, expected: Severity
+) -> None:
+    assert assess(text).severity is expected
+
+
+def test_despair_with_an_everyday_cause_and_a_death_word_is_not_lowered() -> None:
+    text = "i cant go on living like this anymore, she hasnt napped all day"
+    assert assess(text).severity is Severity.HIGH
+
+
+def test_means_raise_final_despair_to_imminent() -> None:
+    assert assess("ive given up on life. i have the pills").severity is Severity.IMMINENT
 
 
 def test_want_to_disappear_is_moderate() -> None:
@@ -139,3 +220,11 @@ def test_resisted_self_harm_urge_is_moderate(text: str) -> None:
 def test_resisting_does_not_soften_an_act() -> None:
     text = "i cut myself last night and im trying not to do it again"
     assert assess(text).severity >= Severity.HIGH
+
+
+def test_grief_with_breathlessness_is_reviewed_but_chest_pain_still_alerts() -> None:
+    """Breathlessness tied to grief is capped at review; unbearable chest pain is not."""
+    grief = assess("the grief from the loss is unbearable, i cant breathe some days")
+    assert grief.severity is Severity.MODERATE
+    chest = assess("the pain in my chest is unbearable and i cant breathe")
+    assert chest.severity >= Severity.HIGH

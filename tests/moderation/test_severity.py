@@ -35,7 +35,7 @@ def test_ordinary_question_is_none() -> None:
         "i havent slept in days and i cry every day",
         "i feel so numb, i look at her and feel nothing",
         "i had a panic attack at the store today",
-        "i feel completely hopeless and alone",
+        "i feel so hopeless and alone",
         "ive been feeling really down lately",
         "ive lost interest in things i used to enjoy",
         "i feel like im not good enough for her",
