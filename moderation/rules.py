@@ -49,6 +49,7 @@ CUE_FIELDS = {
     "stage": "optional: " + ", ".join(STAGES),
     "escalate": "optional: whether means/time/plan/farewell may raise it",
     "note": "optional: clinical rationale",
+    "about_writer": "optional: true when the cue is always about the writer (done to her)",
 }
 _TERM_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _GAP_SPACE_RE = re.compile(r"(\{gap\w*\}) +")
@@ -100,6 +101,9 @@ class Cue:
     examples: tuple[str, ...]
     counter_examples: tuple[str, ...]
     source: str
+    # Rejection or discrimination names someone else as the actor ("they won't baptise the
+    # baby"), but the one it happens to is the writer: never read it as someone else's risk.
+    about_writer: bool = False
 
 
 def cue_matches(cue: Cue, text: str) -> bool:
@@ -301,6 +305,9 @@ def load_cues(path: Path, terms: Mapping[str, str]) -> list[Cue]:
         escalate = entry.get("escalate", category in _ESCALATE_BY_DEFAULT)
         if not isinstance(escalate, bool):
             raise RulesError(f"{where}: 'escalate' must be true or false")
+        about_writer = entry.get("about_writer", False)
+        if not isinstance(about_writer, bool):
+            raise RulesError(f"{where}: 'about_writer' must be true or false")
         expanded = expand(entry["pattern"], terms, where)
         regex = compile_pattern(entry["pattern"], terms, where)
         companions = tuple(compile_pattern(p, terms, where) for p in together[1:])
@@ -327,6 +334,7 @@ def load_cues(path: Path, terms: Mapping[str, str]) -> list[Cue]:
                     entry.get("counter_examples"), where, "counter_examples", False
                 ),
                 source=path.name,
+                about_writer=about_writer,
             )
         )
     return cues
