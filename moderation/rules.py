@@ -155,7 +155,8 @@ def expand(pattern: str, terms: Mapping[str, str], where: str) -> str:
 
 
 def _spaces_to_gaps(pattern: str) -> str:
-    """A space in a rule means "one or more spaces or punctuation" (outside [...] classes)."""
+    """A space in a rule means "one or more spaces or punctuation" (outside [...] classes);
+    a space followed by ``?`` means "maybe a separator"."""
     out: list[str] = []
     in_class = False
     escaped = False
@@ -175,6 +176,10 @@ def _spaces_to_gaps(pattern: str) -> str:
         elif ch == " ":
             if not out or out[-1] != r"\W+":
                 out.append(r"\W+")
+        elif ch == "?" and out and out[-1] == r"\W+":
+            # "self ?harm": an optional separator, so "selfharm" matches too (a lazy "\W+?"
+            # would still demand one).
+            out[-1] = r"\W*"
         else:
             out.append(ch)
     return "".join(out)
