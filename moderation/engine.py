@@ -290,7 +290,7 @@ class Engine:
                         # The evidence is the first pattern's match, so context rules (a
                         # negation just before it) read it as they would a simple cue.
                         break
-                    hit = Hit(i, start, end, sentence, None, source)
+                    hit = Hit(i, start, end, sentence, False if cue.about_writer else None, source)
                     found.append(_Found(hit, self.cues[i], folded))
         return found, keys
 

@@ -49,6 +49,7 @@ CUE_FIELDS = {
     "stage": "optional: " + ", ".join(STAGES),
     "escalate": "optional: whether means/time/plan/farewell may raise it",
     "note": "optional: clinical rationale",
+    "about_writer": "optional: true when the cue is always about the writer (done to her)",
 }
 _TERM_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _GAP_SPACE_RE = re.compile(r"(\{gap\w*\}) +")
@@ -100,6 +101,9 @@ class Cue:
     examples: tuple[str, ...]
     counter_examples: tuple[str, ...]
     source: str
+    # Rejection or discrimination names someone else as the actor ("they won't baptise the
+    # baby"), but the one it happens to is the writer: never read it as someone else's risk.
+    about_writer: bool = False
 
 
 def cue_matches(cue: Cue, text: str) -> bool:
@@ -151,7 +155,8 @@ def expand(pattern: str, terms: Mapping[str, str], where: str) -> str:
 
 
 def _spaces_to_gaps(pattern: str) -> str:
-    """A space in a rule means "one or more spaces or punctuation" (outside [...] classes)."""
+    """A space in a rule means "one or more spaces or punctuation" (outside [...] classes);
+    a space followed by ``?`` means "maybe a separator"."""
     out: list[str] = []
     in_class = False
     escaped = False
@@ -171,6 +176,10 @@ def _spaces_to_gaps(pattern: str) -> str:
         elif ch == " ":
             if not out or out[-1] != r"\W+":
                 out.append(r"\W+")
+        elif ch == "?" and out and out[-1] == r"\W+":
+            # "self ?harm": an optional separator, so "selfharm" matches too (a lazy "\W+?"
+            # would still demand one).
+            out[-1] = r"\W*"
         else:
             out.append(ch)
     return "".join(out)
@@ -301,6 +310,9 @@ def load_cues(path: Path, terms: Mapping[str, str]) -> list[Cue]:
         escalate = entry.get("escalate", category in _ESCALATE_BY_DEFAULT)
         if not isinstance(escalate, bool):
             raise RulesError(f"{where}: 'escalate' must be true or false")
+        about_writer = entry.get("about_writer", False)
+        if not isinstance(about_writer, bool):
+            raise RulesError(f"{where}: 'about_writer' must be true or false")
         expanded = expand(entry["pattern"], terms, where)
         regex = compile_pattern(entry["pattern"], terms, where)
         companions = tuple(compile_pattern(p, terms, where) for p in together[1:])
@@ -327,6 +339,7 @@ def load_cues(path: Path, terms: Mapping[str, str]) -> list[Cue]:
                     entry.get("counter_examples"), where, "counter_examples", False
                 ),
                 source=path.name,
+                about_writer=about_writer,
             )
         )
     return cues

@@ -248,3 +248,16 @@ def test_unnamed_resolve_and_veiled_goodbye_are_not_dismissed(
     """Resolve with no named act, a goodbye with no everyday reason, and 'dont know' or
     'dont feel bad' before a cue (not denials) keep their risk."""
     assert severity_of(text) >= at_least
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("i want to die for real this time", Severity.HIGH),
+        ("i want to die, for sure, i mean it", Severity.HIGH),
+        ("my mil makes a lasagna to die for", Severity.NONE),
+    ],
+)
+def test_die_for_real_is_not_the_idiom_to_die_for(text: str, expected: Severity) -> None:
+    """'to die for' (delicious, devoted) is figurative; 'want to die for real' is the opposite."""
+    assert severity_of(text) is expected

@@ -162,3 +162,10 @@ def test_all_cue_with_one_pattern_is_refused(rules_copy: Path) -> None:
         r"'all' needs at least two patterns",
     ):
         load_engine(rules_copy)
+
+
+def test_space_question_mark_is_an_optional_separator() -> None:
+    """'self ?harm' in a rule matches "selfharm" as well as "self harm" and "self-harm"."""
+    engine = default_engine()
+    for text in ("i want to selfharm again", "i want to self harm again", "i want to self-harm"):
+        assert engine.assess(text).severity >= Severity.HIGH, text
