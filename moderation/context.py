@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,17 +82,17 @@ class Texts:
     """The folded message and recent messages, with per-message search caches."""
 
     texts: Sequence[str]
-    # Per message, the anchor words present (see Engine._hits): lets a rule whose words are
-    # absent be skipped without running its regex.
-    present: Sequence[frozenset[str]] = ()
-    # The anchors in one sentence, worked out only for sentences that hold a cue.
-    anchors_in: Callable[[int, tuple[int, int]], frozenset[str]] | None = None
+    # Per message, the anchor bits of its words (see ContextRules.anchor_bits): lets a rule
+    # whose words are absent be skipped without running its regex.
+    present: Sequence[int] = ()
+    # The anchor bits of one sentence, worked out only for sentences that hold a cue.
+    anchors_in: Callable[[int, tuple[int, int]], int] | None = None
     # Who a hit is about, worked out only when a rule depends on it.
     subject: Callable[[Hit], bool] | None = None
     cache: dict[tuple[str, int], re.Match[str] | None] = field(default_factory=dict)
-    _by_span: dict[tuple[int, tuple[int, int]], frozenset[str]] = field(default_factory=dict)
+    _by_span: dict[tuple[int, tuple[int, int]], int] = field(default_factory=dict)
 
-    def sentence_anchors(self, source: int, span: tuple[int, int]) -> frozenset[str] | None:
+    def sentence_anchors(self, source: int, span: tuple[int, int]) -> int | None:
         if self.anchors_in is None:
             return None
         key = (source, span)
@@ -134,30 +134,39 @@ class ContextRule:
     # in the sentence are run (a rule like "figurative" has dozens of idioms).
     parts: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = ()
 
-    # anchor -> indexes of the parts it indexes; parts without anchors always run.
-    part_index: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
-    always_parts: tuple[int, ...] = ()
     part_groups: tuple[tuple[frozenset[str], ...], ...] = ()
     # Whether the rule looks only inside the cue's sentence (its words must be there).
     sentence_scoped: bool = False
+    # Where the rule sits in ContextRules.anchor_bits (set by load_context): its own bit (0
+    # without anchors); its parts' bits, one each from part_shift on, with the bits of the
+    # parts that have no anchors (always run) in always_mask; per part, the bits of its
+    # further word groups, all of which must be present.
+    bit: int = 0
+    part_shift: int = 0
+    part_mask: int = 0
+    always_mask: int = 0
+    part_needs: tuple[int, ...] = ()
 
     def matches(
-        self, text: str, start: int, end: int, present: frozenset[str] | None
+        self, text: str, start: int, end: int, present: int | None
     ) -> Iterator[re.Match[str]]:
+        """Matches of the alternatives whose words are all in ``present`` (anchor bits of the
+        text searched; None runs them all), alternative by alternative, in pattern order."""
+        parts = self.parts
         if present is None:
-            chosen: Iterable[int] = range(len(self.parts))
-        else:
-            hits = set(self.always_parts)
-            for anchor in present.intersection(self.part_index):
-                hits.update(self.part_index[anchor])
+            for regex, _ in parts:
+                yield from regex.finditer(text, start, end)
+            return
+        chosen = ((present & self.part_mask) | self.always_mask) >> self.part_shift
+        needs = self.part_needs
+        while chosen:
+            low = chosen & -chosen
+            chosen ^= low
+            index = low.bit_length() - 1
             # Every other required word group of the alternative must be present too.
-            chosen = sorted(
-                i
-                for i in hits
-                if all(not present.isdisjoint(group) for group in self.part_groups[i])
-            )
-        for index in chosen:
-            yield from self.parts[index][0].finditer(text, start, end)
+            need = needs[index]
+            if present & need == need:
+                yield from parts[index][0].finditer(text, start, end)
 
     def target(self, severity: Severity) -> Severity:
         if self.kind == "lower":
@@ -189,6 +198,10 @@ class ContextRules:
     third_in_cue: re.Pattern[str]
     third_party_subject: re.Pattern[str]
     negation: ContextRule | None
+    # anchor -> the bits it sets: each rule with anchors has a bit, each of its alternatives
+    # one, each distinct further word group one. A text's anchor bits are the OR over its
+    # words, so "are this rule's words here?" is one integer AND.
+    anchor_bits: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def all(self) -> tuple[ContextRule, ...]:
@@ -221,13 +234,67 @@ def load_context(path: Path, terms: Mapping[str, str]) -> ContextRules:
     for name in names:
         if names.count(name) > 1:
             raise RulesError(f"{path.name}: rule {name!r} is defined twice")
+    rules, anchor_bits = _lay_out_bits(rules)
     negation = next((r for r in rules if r.name == NEGATION_RULE), None)
     return ContextRules(
         lowerers=tuple(r for r in rules if r.kind == "lower"),
         raisers=tuple(r for r in rules if r.kind == "raise"),
         negation=negation,
+        anchor_bits=anchor_bits,
         **compiled_subjects,
     )
+
+
+def _lay_out_bits(rules: list[ContextRule]) -> tuple[list[ContextRule], dict[str, int]]:
+    """Give each rule, alternative and further word group its bit (see ContextRule.bit)."""
+    anchor_bits: dict[str, int] = {}
+
+    def mark(anchors: Iterable[str], bit: int) -> None:
+        for anchor in anchors:
+            anchor_bits[anchor] = anchor_bits.get(anchor, 0) | bit
+
+    next_bit = 0
+    placed: list[tuple[ContextRule, int, int, int, int]] = []
+    for rule in rules:
+        bit = 0
+        if rule.anchors:
+            bit = 1 << next_bit
+            next_bit += 1
+            mark(rule.anchors, bit)
+        shift, part_mask, always_mask = next_bit, 0, 0
+        for i, (_, anchors) in enumerate(rule.parts):
+            part_bit = 1 << (shift + i)
+            part_mask |= part_bit
+            if anchors:
+                mark(anchors, part_bit)
+            else:
+                always_mask |= part_bit
+        next_bit += len(rule.parts)
+        placed.append((rule, bit, shift, part_mask, always_mask))
+    group_bits: dict[frozenset[str], int] = {}
+    laid_out: list[ContextRule] = []
+    for rule, bit, shift, part_mask, always_mask in placed:
+        needs: list[int] = []
+        for groups in rule.part_groups:
+            need = 0
+            for group in groups:
+                if group not in group_bits:
+                    group_bits[group] = 1 << next_bit
+                    next_bit += 1
+                    mark(group, group_bits[group])
+                need |= group_bits[group]
+            needs.append(need)
+        laid_out.append(
+            replace(
+                rule,
+                bit=bit,
+                part_shift=shift,
+                part_mask=part_mask,
+                always_mask=always_mask,
+                part_needs=tuple(needs),
+            )
+        )
+    return laid_out, anchor_bits
 
 
 def _rule(
@@ -317,8 +384,6 @@ def _rule(
         anchors=_required_anchors(entry["pattern"], terms) if needs_pattern else frozenset(),
         parts=(parts := _parts(entry["pattern"], terms, where) if needs_pattern else ()),
         part_groups=tuple(tuple(required_sets(regex.pattern)[1:4]) for regex, _ in parts),
-        part_index=_index_parts(parts),
-        always_parts=tuple(i for i, (_, anchors) in enumerate(parts) if not anchors),
         sentence_scoped=scope in _SENTENCE_SCOPES,
         min_rank=(min_rank := severity("min_base", Severity.NONE).rank),
         max_rank=(max_rank := severity("max_base", Severity.IMMINENT).rank),
@@ -344,16 +409,6 @@ def _move_range(kind: str, entry: dict[str, Any], severity: Any) -> tuple[int, i
         target = severity("to", Severity.NONE).rank
         return (target + 1, 4) if kind == "lower" else (0, target - 1)
     return (1, 4) if kind == "lower" else (0, 3)
-
-
-def _index_parts(
-    parts: tuple[tuple[re.Pattern[str], frozenset[str]], ...],
-) -> dict[str, tuple[int, ...]]:
-    index: dict[str, list[int]] = {}
-    for i, (_, anchors) in enumerate(parts):
-        for anchor in anchors:
-            index.setdefault(anchor, []).append(i)
-    return {anchor: tuple(ids) for anchor, ids in index.items()}
 
 
 def _required_anchors(pattern: str, terms: Mapping[str, str]) -> frozenset[str]:
@@ -406,10 +461,10 @@ class ContextEvaluator:
             # rule ("I'm not going to do it"), so nothing can raise it afterwards.
             if rank and not rule.move_low <= rank <= rule.move_high:
                 continue
-            if rule.anchors and in_message is not None:
+            if rule.bit and in_message is not None:
                 # The rule's words are absent from where it looks: it cannot match.
                 pool = in_sentence if rule.sentence_scoped else in_message
-                if rule.anchors.isdisjoint(pool):
+                if not pool & rule.bit:
                     continue
             if not rule.min_rank <= rank <= rule.max_rank:
                 continue
@@ -528,7 +583,7 @@ class ContextEvaluator:
 
     def _may_match(self, rule: ContextRule, source: int) -> bool:
         present = self.texts.present
-        return source >= len(present) or not rule.anchors.isdisjoint(present[source])
+        return source >= len(present) or not rule.bit or bool(present[source] & rule.bit)
 
     def _present(self, regex: re.Pattern[str], scope: str, hit: Hit) -> bool:
         if scope == "sentence":

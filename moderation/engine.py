@@ -119,8 +119,9 @@ class Engine:
         # Words seen so far, and those that satisfy an anchor. Words repeat across messages,
         # so after a short warm-up a message costs a few set operations.
         self._seen_words: set[str] = set()
-        # word -> (anchors it satisfies, (part, bits the part needs) for the parts it indexes)
-        self._relevant: dict[str, tuple[frozenset[str], tuple[tuple[int, int], ...]]] = {}
+        # word -> (context anchor bits it sets, (part, bits the part needs) for the parts it
+        # indexes)
+        self._relevant: dict[str, tuple[int, tuple[tuple[int, int], ...]]] = {}
         # word -> bits of the "also" groups it satisfies
         self._word_bits: dict[str, int] = {}
         self._cue_words: set[str] = set()
@@ -208,8 +209,11 @@ class Engine:
                 parts: set[int] = set()
                 for anchor in found:
                     parts.update(self._by_anchor.get(anchor, ()))
+                context_bits = 0
+                for anchor in found:
+                    context_bits |= self.context.anchor_bits.get(anchor, 0)
                 self._relevant[word] = (
-                    frozenset(found),
+                    context_bits,
                     tuple((p, self._part_need[p]) for p in sorted(parts)),
                 )
                 bits = 0
@@ -324,13 +328,14 @@ class Engine:
         placed[word] = spans
         return spans
 
-    def _anchors_in(self, text: str, span: tuple[int, int], keys: set[str]) -> frozenset[str]:
-        here = _words(text[span[0] : span[1]]) & keys
-        return frozenset().union(*[self._relevant[word][0] for word in here])
-
-    def _present(self, keys: set[str]) -> frozenset[str]:
+    def _anchors_in(self, text: str, span: tuple[int, int], keys: set[str]) -> int:
         relevant = self._relevant
-        return frozenset().union(*[relevant[word][0] for word in keys])
+        here = _words(text[span[0] : span[1]]) & keys
+        return reduce(or_, [relevant[word][0] for word in here], 0)
+
+    def _present(self, keys: set[str]) -> int:
+        relevant = self._relevant
+        return reduce(or_, [relevant[word][0] for word in keys], 0)
 
     def _third_party(self, text: str, start: int, end: int, sentence: tuple[int, int]) -> bool:
         """Is the cue about someone else ("my friend says she'll kill herself")?"""
