@@ -202,18 +202,48 @@ class ContextRules:
     # one, each distinct further word group one. A text's anchor bits are the OR over its
     # words, so "are this rule's words here?" is one integer AND.
     anchor_bits: Mapping[str, int] = field(default_factory=dict)
+    # Every rule in file order; bit i of a rule mask (CueRules) stands for ordered[i], and
+    # for the rules with anchors it is also the rule's bit in anchor_bits.
+    ordered: tuple[ContextRule, ...] = ()
+    # Rules by where their words must be: in the cue's sentence, in the cue's message, in any
+    # message of the conversation; and the rules without anchors.
+    sentence_mask: int = 0
+    message_mask: int = 0
+    conversation_mask: int = 0
+    free_mask: int = 0
 
     @property
     def all(self) -> tuple[ContextRule, ...]:
         return self.lowerers + self.raisers
 
-    def rules_for(self, cue: Cue) -> tuple[tuple[ContextRule, ...], tuple[ContextRule, ...]]:
-        """The lowering and raising rules that can apply to ``cue``."""
-        raisers = self.raisers if cue.escalate else ()
-        return (
-            tuple(r for r in self.lowerers if r.concerns(cue)),
-            tuple(r for r in raisers if r.concerns(cue)),
-        )
+    def rules_for(self, cue: Cue) -> CueRules:
+        """The lowering and raising rules that can apply to ``cue``, by severity rank."""
+        lower = [0] * len(_RANKS)
+        raise_ = [0] * len(_RANKS)
+        for position, rule in enumerate(self.ordered):
+            if not rule.concerns(cue) or (rule.kind == "raise" and not cue.escalate):
+                continue
+            for rank in _RANKS:
+                if not rule.min_rank <= rank <= rule.max_rank:
+                    continue
+                # A latent cue (rank 0) can still be dismissed by a lowering rule.
+                if rule.kind == "lower" and (rank == 0 or rule.can_move(rank)):
+                    lower[rank] |= 1 << position
+                elif rule.kind == "raise" and rule.can_move(rank):
+                    raise_[rank] |= 1 << position
+        return CueRules(tuple(lower), tuple(raise_))
+
+
+_RANKS = tuple(range(len(Severity)))
+
+
+@dataclass(frozen=True, slots=True)
+class CueRules:
+    """The context rules that can apply to one cue: per severity rank (0 none .. 4 imminent)
+    a mask over ContextRules.ordered of the rules that could change that rank."""
+
+    lower: tuple[int, ...]
+    raise_: tuple[int, ...]
 
 
 def load_context(path: Path, terms: Mapping[str, str]) -> ContextRules:
@@ -236,11 +266,25 @@ def load_context(path: Path, terms: Mapping[str, str]) -> ContextRules:
             raise RulesError(f"{path.name}: rule {name!r} is defined twice")
     rules, anchor_bits = _lay_out_bits(rules)
     negation = next((r for r in rules if r.name == NEGATION_RULE), None)
+    masks = {"sentence": 0, "message": 0, "conversation": 0, "free": 0}
+    for position, rule in enumerate(rules):
+        if not rule.anchors:
+            where = "free"
+        elif rule.sentence_scoped:
+            where = "sentence"
+        else:
+            where = "conversation" if rule.scope == "conversation" else "message"
+        masks[where] |= 1 << position
     return ContextRules(
         lowerers=tuple(r for r in rules if r.kind == "lower"),
         raisers=tuple(r for r in rules if r.kind == "raise"),
         negation=negation,
         anchor_bits=anchor_bits,
+        ordered=tuple(rules),
+        sentence_mask=masks["sentence"],
+        message_mask=masks["message"],
+        conversation_mask=masks["conversation"],
+        free_mask=masks["free"],
         **compiled_subjects,
     )
 
@@ -253,13 +297,13 @@ def _lay_out_bits(rules: list[ContextRule]) -> tuple[list[ContextRule], dict[str
         for anchor in anchors:
             anchor_bits[anchor] = anchor_bits.get(anchor, 0) | bit
 
-    next_bit = 0
+    # Bit i is the rule at position i (file order), so masks of rules iterate in file order.
+    next_bit = len(rules)
     placed: list[tuple[ContextRule, int, int, int, int]] = []
-    for rule in rules:
+    for position, rule in enumerate(rules):
         bit = 0
         if rule.anchors:
-            bit = 1 << next_bit
-            next_bit += 1
+            bit = 1 << position
             mark(rule.anchors, bit)
         shift, part_mask, always_mask = next_bit, 0, 0
         for i, (_, anchors) in enumerate(rule.parts):
@@ -431,16 +475,13 @@ class ContextEvaluator:
         self._presence: dict[tuple[Any, ...], bool] = {}
 
     def apply(
-        self,
-        hit: Hit,
-        category: Category,
-        base: Severity,
-        lowerers: Sequence[ContextRule],
-        raisers: Sequence[ContextRule],
+        self, hit: Hit, category: Category, base: Severity, cue_rules: CueRules
     ) -> tuple[Severity, Category, list[ContextEffect]]:
         severity = base
         effects: list[ContextEffect] = []
         texts = self.texts
+        rules = self.rules
+        ordered = rules.ordered
         known: list[bool] = []
 
         def third_party() -> bool:
@@ -451,23 +492,29 @@ class ContextEvaluator:
                     known.append(texts.subject(hit) if texts.subject is not None else False)
             return known[0]
 
-        in_message = texts.present[hit.source] if hit.source < len(texts.present) else None
+        present = texts.present
+        in_message = present[hit.source] if hit.source < len(present) else None
         in_sentence = texts.sentence_anchors(hit.source, hit.sentence)
-        if in_sentence is None:
-            in_message = None
+        # The rules whose words are where they look (all rules when that is unknown): the
+        # others cannot match and are never visited.
+        if in_message is None or in_sentence is None:
+            usable = -1
+        else:
+            usable = (
+                (in_sentence & rules.sentence_mask)
+                | (in_message & (rules.message_mask | rules.conversation_mask))
+                | rules.free_mask
+            )
         rank = severity.rank
-        for rule in lowerers:
-            # Cheapest checks first. A latent cue (base none) is still dismissed by a lowering
-            # rule ("I'm not going to do it"), so nothing can raise it afterwards.
-            if rank and not rule.move_low <= rank <= rule.move_high:
-                continue
-            if rule.bit and in_message is not None:
-                # The rule's words are absent from where it looks: it cannot match.
-                pool = in_sentence if rule.sentence_scoped else in_message
-                if not pool & rule.bit:
-                    continue
-            if not rule.min_rank <= rank <= rule.max_rank:
-                continue
+        # Lowering rules in file order, each only if it could change the current rank.
+        # A latent cue (base none) is still dismissed by a lowering rule ("I'm not going to
+        # do it"), so nothing can raise it afterwards.
+        lower = cue_rules.lower
+        mask = lower[rank] & usable
+        while mask:
+            low = mask & -mask
+            mask ^= low
+            rule = ordered[low.bit_length() - 1]
             if rule.subject != "any" and (rule.subject == "third") != third_party():
                 continue
             matched = self._find(rule, hit, (hit.source,))
@@ -494,18 +541,32 @@ class ContextEvaluator:
                 )
                 severity = new
                 rank = new.rank
+                # The later rules that could change the new rank.
+                mask = lower[rank] & usable & ~((low << 1) - 1)
             if severity is Severity.NONE:
                 break
         if effects:
             return severity, category, effects
         # A raiser found in another message only counts when one side is the current message:
         # an old cue already got its own verdict when it was sent.
-        sources = tuple(range(len(self.texts.texts))) if hit.source == 0 else (0,)
-        for rule in raisers:
-            if not rule.move_low <= rank <= rule.move_high:
-                continue
-            if not rule.min_rank <= rank <= rule.max_rank:
-                continue
+        sources = tuple(range(len(texts.texts))) if hit.source == 0 else (0,)
+        if in_message is None or any(source >= len(present) for source in sources):
+            usable = -1
+        else:
+            conversation = 0
+            for source in sources:
+                conversation |= present[source]
+            usable = (
+                (in_message & (rules.sentence_mask | rules.message_mask))
+                | (conversation & rules.conversation_mask)
+                | rules.free_mask
+            )
+        raise_ = cue_rules.raise_
+        mask = raise_[rank] & usable
+        while mask:
+            low = mask & -mask
+            mask ^= low
+            rule = ordered[low.bit_length() - 1]
             if rule.subject != "any" and (rule.subject == "third") != third_party():
                 continue
             matched = self._find(rule, hit, sources)
@@ -519,6 +580,7 @@ class ContextEvaluator:
                 )
                 severity = new
                 rank = new.rank
+                mask = raise_[rank] & usable & ~((low << 1) - 1)
                 if rule.implies_category is not None and category is Category.DISTRESS:
                     category = rule.implies_category
         return severity, category, effects

@@ -157,6 +157,10 @@ class Engine:
             keys.append(more_keys)
         if not found:
             return Assessment(Severity.NONE)
+        return self._judge(folded, found, keys)
+
+    def _judge(self, folded: list[Folded], found: list[_Found], keys: list[set[str]]) -> Assessment:
+        """Apply the context rules to the cues found and combine them into one verdict."""
         texts = Texts(
             [f.text for f in folded],
             [self._present(k) for k in keys],
@@ -169,9 +173,8 @@ class Engine:
         evidence: list[Evidence] = []
         for item in found:
             cue, hit = item.cue, item.hit
-            lowerers, raisers = self._rules_for[hit.cue_index]
             severity, category, effects = evaluator.apply(
-                hit, cue.category, cue.severity, lowerers, raisers
+                hit, cue.category, cue.severity, self._rules_for[hit.cue_index]
             )
             # An older message's cue only matters here if this message raised it.
             if hit.source != 0 and not any(e.direction == "raised" for e in effects):
