@@ -211,6 +211,9 @@ class ContextRules:
     message_mask: int = 0
     conversation_mask: int = 0
     free_mask: int = 0
+    # Set by the words a "someone else" subject needs (third_in_cue, third_party_subject): a
+    # cue whose sentence has none of them is about the writer, without running those regexes.
+    subject_bit: int = 0
 
     @property
     def all(self) -> tuple[ContextRule, ...]:
@@ -265,6 +268,15 @@ def load_context(path: Path, terms: Mapping[str, str]) -> ContextRules:
         if names.count(name) > 1:
             raise RulesError(f"{path.name}: rule {name!r} is defined twice")
     rules, anchor_bits = _lay_out_bits(rules)
+    subject_bit = 0
+    third_sets = [
+        required_sets(compiled_subjects[key].pattern)
+        for key in ("third_in_cue", "third_party_subject")
+    ]
+    if all(third_sets):
+        subject_bit = 1 << max(bits.bit_length() for bits in (*anchor_bits.values(), 1))
+        for anchor in third_sets[0][0] | third_sets[1][0]:
+            anchor_bits[anchor] = anchor_bits.get(anchor, 0) | subject_bit
     negation = next((r for r in rules if r.name == NEGATION_RULE), None)
     masks = {"sentence": 0, "message": 0, "conversation": 0, "free": 0}
     for position, rule in enumerate(rules):
@@ -285,6 +297,7 @@ def load_context(path: Path, terms: Mapping[str, str]) -> ContextRules:
         message_mask=masks["message"],
         conversation_mask=masks["conversation"],
         free_mask=masks["free"],
+        subject_bit=subject_bit,
         **compiled_subjects,
     )
 
@@ -484,17 +497,25 @@ class ContextEvaluator:
         ordered = rules.ordered
         known: list[bool] = []
 
+        present = texts.present
+        in_message = present[hit.source] if hit.source < len(present) else None
+        in_sentence = texts.sentence_anchors(hit.source, hit.sentence)
+
         def third_party() -> bool:
             if not known:
                 if hit.third_party is not None:
                     known.append(hit.third_party)
+                elif (
+                    in_sentence is not None
+                    and rules.subject_bit
+                    and not in_sentence & rules.subject_bit
+                ):
+                    # No word in the sentence can name someone else: no regex need run.
+                    known.append(False)
                 else:
                     known.append(texts.subject(hit) if texts.subject is not None else False)
             return known[0]
 
-        present = texts.present
-        in_message = present[hit.source] if hit.source < len(present) else None
-        in_sentence = texts.sentence_anchors(hit.source, hit.sentence)
         # The rules whose words are where they look (all rules when that is unknown): the
         # others cannot match and are never visited.
         if in_message is None or in_sentence is None:

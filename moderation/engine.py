@@ -92,6 +92,7 @@ class Engine:
                 for anchor in part.anchors:
                     by_anchor.setdefault(anchor, []).append(index)
         self._unanchored = tuple(unanchored)
+        universe.update(context.anchor_bits)
         for rule in context.all:
             universe.update(rule.anchors)
             for _, anchors in rule.parts:
@@ -124,6 +125,8 @@ class Engine:
         self._relevant: dict[str, tuple[int, tuple[tuple[int, int], ...]]] = {}
         # word -> bits of the "also" groups it satisfies
         self._word_bits: dict[str, int] = {}
+        # word -> the context anchor bits it sets (see ContextRules.anchor_bits)
+        self._context_bits: dict[str, int] = {}
         self._cue_words: set[str] = set()
         self._stretched: set[str] = set()
         self._rules_for = [context.rules_for(cue) for cue in self.cues]
@@ -176,8 +179,11 @@ class Engine:
             severity, category, effects = evaluator.apply(
                 hit, cue.category, cue.severity, self._rules_for[hit.cue_index]
             )
-            # An older message's cue only matters here if this message raised it.
-            if hit.source != 0 and not any(e.direction == "raised" for e in effects):
+            # An older message's cue only matters here if this message raised it, and a latent
+            # cue (base severity none) only if context raised it (see _combine).
+            if (hit.source != 0 or cue.severity is Severity.NONE) and not any(
+                e.direction == "raised" for e in effects
+            ):
                 continue
             start, end = item.folded.to_original(hit.start, hit.end)
             evidence.append(
@@ -201,6 +207,7 @@ class Engine:
             self._seen_words.clear()
             self._relevant.clear()
             self._word_bits.clear()
+            self._context_bits.clear()
             self._cue_words.clear()
             self._stretched.clear()
         for word in words:
@@ -219,6 +226,7 @@ class Engine:
                     context_bits,
                     tuple((p, self._part_need[p]) for p in sorted(parts)),
                 )
+                self._context_bits[word] = context_bits
                 bits = 0
                 for anchor in found:
                     bits |= self._anchor_bits.get(anchor, 0)
@@ -332,13 +340,11 @@ class Engine:
         return spans
 
     def _anchors_in(self, text: str, span: tuple[int, int], keys: set[str]) -> int:
-        relevant = self._relevant
         here = _words(text[span[0] : span[1]]) & keys
-        return reduce(or_, [relevant[word][0] for word in here], 0)
+        return reduce(or_, map(self._context_bits.__getitem__, here), 0)
 
     def _present(self, keys: set[str]) -> int:
-        relevant = self._relevant
-        return reduce(or_, [relevant[word][0] for word in keys], 0)
+        return reduce(or_, map(self._context_bits.__getitem__, keys), 0)
 
     def _third_party(self, text: str, start: int, end: int, sentence: tuple[int, int]) -> bool:
         """Is the cue about someone else ("my friend says she'll kill herself")?"""
@@ -415,6 +421,13 @@ def _is_word_char(ch: str) -> bool:
 
 
 def _combine(evidence: list[Evidence]) -> Assessment:
+    if len(evidence) == 1 and evidence[0].base_severity is not Severity.NONE:
+        # One cue: nothing overlaps it, nothing to order.
+        only = evidence[0]
+        categories = tuple(
+            c for c in RISK_CATEGORIES if c is only.category and only.severity > Severity.NONE
+        )
+        return Assessment(only.severity, categories, (only,))
     # A latent cue (base severity none) is only evidence if context raised it.
     evidence = [
         e
