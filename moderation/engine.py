@@ -128,6 +128,8 @@ class Engine:
         # word -> the context anchor bits it sets (see ContextRules.anchor_bits)
         self._context_bits: dict[str, int] = {}
         self._cue_words: set[str] = set()
+        # The keys of _relevant as a set: set & set runs in C far faster than set & dict keys.
+        self._relevant_words: set[str] = set()
         self._stretched: set[str] = set()
         self._rules_for = [context.rules_for(cue) for cue in self.cues]
 
@@ -206,6 +208,7 @@ class Engine:
         if len(self._seen_words) >= WORD_CACHE_SIZE:
             self._seen_words.clear()
             self._relevant.clear()
+            self._relevant_words.clear()
             self._word_bits.clear()
             self._context_bits.clear()
             self._cue_words.clear()
@@ -222,6 +225,7 @@ class Engine:
                 context_bits = 0
                 for anchor in found:
                     context_bits |= self.context.anchor_bits.get(anchor, 0)
+                self._relevant_words.add(word)
                 self._relevant[word] = (
                     context_bits,
                     tuple((p, self._part_need[p]) for p in sorted(parts)),
@@ -259,7 +263,7 @@ class Engine:
         # a cue ("kill", "pills"), never every word of the message.
         words = folded.words
         relevant = self._relevant
-        keys = words & relevant.keys()
+        keys = words & self._relevant_words
         cue_keys = keys & self._cue_words
         found: list[_Found] = []
         if not cue_keys and not self._unanchored:
