@@ -354,18 +354,21 @@ class Engine:
         """Is the cue about someone else ("my friend says she'll kill herself")?"""
         cue_text = text[start:end]
         ctx = self.context
-        if ctx.first_person.search(cue_text):
-            return False
+        # In order: a first-person word in the cue makes it hers, else a third-person word in
+        # the cue makes it someone else's, else the nearest subject before it decides. The
+        # checks run cheapest-to-skip first; the answer is the same.
         if ctx.third_in_cue.search(cue_text):
-            return True
+            return not ctx.first_person.search(cue_text)
         lookback = max(sentence[0], start - SUBJECT_LOOKBACK_CHARS)
         # The subject must be in the same clause: "i'm alone with the baby, bleeding" is hers.
         lookback = max(lookback, text.rfind(",", lookback, start) + 1)
-        last_first = max(
-            (m.end() for m in ctx.first_person.finditer(text, lookback, start)), default=-1
-        )
         last_third = max(
             (m.end() for m in ctx.third_party_subject.finditer(text, lookback, start)), default=-1
+        )
+        if last_third == -1 or ctx.first_person.search(cue_text):
+            return False
+        last_first = max(
+            (m.end() for m in ctx.first_person.finditer(text, lookback, start)), default=-1
         )
         return last_third > last_first
 
