@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,17 +82,17 @@ class Texts:
     """The folded message and recent messages, with per-message search caches."""
 
     texts: Sequence[str]
-    # Per message, the anchor words present (see Engine._hits): lets a rule whose words are
-    # absent be skipped without running its regex.
-    present: Sequence[frozenset[str]] = ()
-    # The anchors in one sentence, worked out only for sentences that hold a cue.
-    anchors_in: Callable[[int, tuple[int, int]], frozenset[str]] | None = None
+    # Per message, the anchor bits of its words (see ContextRules.anchor_bits): lets a rule
+    # whose words are absent be skipped without running its regex.
+    present: Sequence[int] = ()
+    # The anchor bits of one sentence, worked out only for sentences that hold a cue.
+    anchors_in: Callable[[int, tuple[int, int]], int] | None = None
     # Who a hit is about, worked out only when a rule depends on it.
     subject: Callable[[Hit], bool] | None = None
     cache: dict[tuple[str, int], re.Match[str] | None] = field(default_factory=dict)
-    _by_span: dict[tuple[int, tuple[int, int]], frozenset[str]] = field(default_factory=dict)
+    _by_span: dict[tuple[int, tuple[int, int]], int] = field(default_factory=dict)
 
-    def sentence_anchors(self, source: int, span: tuple[int, int]) -> frozenset[str] | None:
+    def sentence_anchors(self, source: int, span: tuple[int, int]) -> int | None:
         if self.anchors_in is None:
             return None
         key = (source, span)
@@ -134,30 +134,39 @@ class ContextRule:
     # in the sentence are run (a rule like "figurative" has dozens of idioms).
     parts: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = ()
 
-    # anchor -> indexes of the parts it indexes; parts without anchors always run.
-    part_index: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
-    always_parts: tuple[int, ...] = ()
     part_groups: tuple[tuple[frozenset[str], ...], ...] = ()
     # Whether the rule looks only inside the cue's sentence (its words must be there).
     sentence_scoped: bool = False
+    # Where the rule sits in ContextRules.anchor_bits (set by load_context): its own bit (0
+    # without anchors); its parts' bits, one each from part_shift on, with the bits of the
+    # parts that have no anchors (always run) in always_mask; per part, the bits of its
+    # further word groups, all of which must be present.
+    bit: int = 0
+    part_shift: int = 0
+    part_mask: int = 0
+    always_mask: int = 0
+    part_needs: tuple[int, ...] = ()
 
     def matches(
-        self, text: str, start: int, end: int, present: frozenset[str] | None
+        self, text: str, start: int, end: int, present: int | None
     ) -> Iterator[re.Match[str]]:
+        """Matches of the alternatives whose words are all in ``present`` (anchor bits of the
+        text searched; None runs them all), alternative by alternative, in pattern order."""
+        parts = self.parts
         if present is None:
-            chosen: Iterable[int] = range(len(self.parts))
-        else:
-            hits = set(self.always_parts)
-            for anchor in present.intersection(self.part_index):
-                hits.update(self.part_index[anchor])
+            for regex, _ in parts:
+                yield from regex.finditer(text, start, end)
+            return
+        chosen = ((present & self.part_mask) | self.always_mask) >> self.part_shift
+        needs = self.part_needs
+        while chosen:
+            low = chosen & -chosen
+            chosen ^= low
+            index = low.bit_length() - 1
             # Every other required word group of the alternative must be present too.
-            chosen = sorted(
-                i
-                for i in hits
-                if all(not present.isdisjoint(group) for group in self.part_groups[i])
-            )
-        for index in chosen:
-            yield from self.parts[index][0].finditer(text, start, end)
+            need = needs[index]
+            if present & need == need:
+                yield from parts[index][0].finditer(text, start, end)
 
     def target(self, severity: Severity) -> Severity:
         if self.kind == "lower":
@@ -189,18 +198,55 @@ class ContextRules:
     third_in_cue: re.Pattern[str]
     third_party_subject: re.Pattern[str]
     negation: ContextRule | None
+    # anchor -> the bits it sets: each rule with anchors has a bit, each of its alternatives
+    # one, each distinct further word group one. A text's anchor bits are the OR over its
+    # words, so "are this rule's words here?" is one integer AND.
+    anchor_bits: Mapping[str, int] = field(default_factory=dict)
+    # Every rule in file order; bit i of a rule mask (CueRules) stands for ordered[i], and
+    # for the rules with anchors it is also the rule's bit in anchor_bits.
+    ordered: tuple[ContextRule, ...] = ()
+    # Rules by where their words must be: in the cue's sentence, in the cue's message, in any
+    # message of the conversation; and the rules without anchors.
+    sentence_mask: int = 0
+    message_mask: int = 0
+    conversation_mask: int = 0
+    free_mask: int = 0
+    # Set by the words a "someone else" subject needs (third_in_cue, third_party_subject): a
+    # cue whose sentence has none of them is about the writer, without running those regexes.
+    subject_bit: int = 0
 
     @property
     def all(self) -> tuple[ContextRule, ...]:
         return self.lowerers + self.raisers
 
-    def rules_for(self, cue: Cue) -> tuple[tuple[ContextRule, ...], tuple[ContextRule, ...]]:
-        """The lowering and raising rules that can apply to ``cue``."""
-        raisers = self.raisers if cue.escalate else ()
-        return (
-            tuple(r for r in self.lowerers if r.concerns(cue)),
-            tuple(r for r in raisers if r.concerns(cue)),
-        )
+    def rules_for(self, cue: Cue) -> CueRules:
+        """The lowering and raising rules that can apply to ``cue``, by severity rank."""
+        lower = [0] * len(_RANKS)
+        raise_ = [0] * len(_RANKS)
+        for position, rule in enumerate(self.ordered):
+            if not rule.concerns(cue) or (rule.kind == "raise" and not cue.escalate):
+                continue
+            for rank in _RANKS:
+                if not rule.min_rank <= rank <= rule.max_rank:
+                    continue
+                # A latent cue (rank 0) can still be dismissed by a lowering rule.
+                if rule.kind == "lower" and (rank == 0 or rule.can_move(rank)):
+                    lower[rank] |= 1 << position
+                elif rule.kind == "raise" and rule.can_move(rank):
+                    raise_[rank] |= 1 << position
+        return CueRules(tuple(lower), tuple(raise_))
+
+
+_RANKS = tuple(range(len(Severity)))
+
+
+@dataclass(frozen=True, slots=True)
+class CueRules:
+    """The context rules that can apply to one cue: per severity rank (0 none .. 4 imminent)
+    a mask over ContextRules.ordered of the rules that could change that rank."""
+
+    lower: tuple[int, ...]
+    raise_: tuple[int, ...]
 
 
 def load_context(path: Path, terms: Mapping[str, str]) -> ContextRules:
@@ -221,13 +267,91 @@ def load_context(path: Path, terms: Mapping[str, str]) -> ContextRules:
     for name in names:
         if names.count(name) > 1:
             raise RulesError(f"{path.name}: rule {name!r} is defined twice")
+    rules, anchor_bits = _lay_out_bits(rules)
+    subject_bit = 0
+    third_sets = [
+        required_sets(compiled_subjects[key].pattern)
+        for key in ("third_in_cue", "third_party_subject")
+    ]
+    if all(third_sets):
+        subject_bit = 1 << max(bits.bit_length() for bits in (*anchor_bits.values(), 1))
+        for anchor in third_sets[0][0] | third_sets[1][0]:
+            anchor_bits[anchor] = anchor_bits.get(anchor, 0) | subject_bit
     negation = next((r for r in rules if r.name == NEGATION_RULE), None)
+    masks = {"sentence": 0, "message": 0, "conversation": 0, "free": 0}
+    for position, rule in enumerate(rules):
+        if not rule.anchors:
+            where = "free"
+        elif rule.sentence_scoped:
+            where = "sentence"
+        else:
+            where = "conversation" if rule.scope == "conversation" else "message"
+        masks[where] |= 1 << position
     return ContextRules(
         lowerers=tuple(r for r in rules if r.kind == "lower"),
         raisers=tuple(r for r in rules if r.kind == "raise"),
         negation=negation,
+        anchor_bits=anchor_bits,
+        ordered=tuple(rules),
+        sentence_mask=masks["sentence"],
+        message_mask=masks["message"],
+        conversation_mask=masks["conversation"],
+        free_mask=masks["free"],
+        subject_bit=subject_bit,
         **compiled_subjects,
     )
+
+
+def _lay_out_bits(rules: list[ContextRule]) -> tuple[list[ContextRule], dict[str, int]]:
+    """Give each rule, alternative and further word group its bit (see ContextRule.bit)."""
+    anchor_bits: dict[str, int] = {}
+
+    def mark(anchors: Iterable[str], bit: int) -> None:
+        for anchor in anchors:
+            anchor_bits[anchor] = anchor_bits.get(anchor, 0) | bit
+
+    # Bit i is the rule at position i (file order), so masks of rules iterate in file order.
+    next_bit = len(rules)
+    placed: list[tuple[ContextRule, int, int, int, int]] = []
+    for position, rule in enumerate(rules):
+        bit = 0
+        if rule.anchors:
+            bit = 1 << position
+            mark(rule.anchors, bit)
+        shift, part_mask, always_mask = next_bit, 0, 0
+        for i, (_, anchors) in enumerate(rule.parts):
+            part_bit = 1 << (shift + i)
+            part_mask |= part_bit
+            if anchors:
+                mark(anchors, part_bit)
+            else:
+                always_mask |= part_bit
+        next_bit += len(rule.parts)
+        placed.append((rule, bit, shift, part_mask, always_mask))
+    group_bits: dict[frozenset[str], int] = {}
+    laid_out: list[ContextRule] = []
+    for rule, bit, shift, part_mask, always_mask in placed:
+        needs: list[int] = []
+        for groups in rule.part_groups:
+            need = 0
+            for group in groups:
+                if group not in group_bits:
+                    group_bits[group] = 1 << next_bit
+                    next_bit += 1
+                    mark(group, group_bits[group])
+                need |= group_bits[group]
+            needs.append(need)
+        laid_out.append(
+            replace(
+                rule,
+                bit=bit,
+                part_shift=shift,
+                part_mask=part_mask,
+                always_mask=always_mask,
+                part_needs=tuple(needs),
+            )
+        )
+    return laid_out, anchor_bits
 
 
 def _rule(
@@ -317,8 +441,6 @@ def _rule(
         anchors=_required_anchors(entry["pattern"], terms) if needs_pattern else frozenset(),
         parts=(parts := _parts(entry["pattern"], terms, where) if needs_pattern else ()),
         part_groups=tuple(tuple(required_sets(regex.pattern)[1:4]) for regex, _ in parts),
-        part_index=_index_parts(parts),
-        always_parts=tuple(i for i, (_, anchors) in enumerate(parts) if not anchors),
         sentence_scoped=scope in _SENTENCE_SCOPES,
         min_rank=(min_rank := severity("min_base", Severity.NONE).rank),
         max_rank=(max_rank := severity("max_base", Severity.IMMINENT).rank),
@@ -346,16 +468,6 @@ def _move_range(kind: str, entry: dict[str, Any], severity: Any) -> tuple[int, i
     return (1, 4) if kind == "lower" else (0, 3)
 
 
-def _index_parts(
-    parts: tuple[tuple[re.Pattern[str], frozenset[str]], ...],
-) -> dict[str, tuple[int, ...]]:
-    index: dict[str, list[int]] = {}
-    for i, (_, anchors) in enumerate(parts):
-        for anchor in anchors:
-            index.setdefault(anchor, []).append(i)
-    return {anchor: tuple(ids) for anchor, ids in index.items()}
-
-
 def _required_anchors(pattern: str, terms: Mapping[str, str]) -> frozenset[str]:
     sets = required_sets(rf"\b(?:{expand(pattern, terms, 'context')})\b")
     return sets[0] if sets else frozenset()
@@ -376,43 +488,54 @@ class ContextEvaluator:
         self._presence: dict[tuple[Any, ...], bool] = {}
 
     def apply(
-        self,
-        hit: Hit,
-        category: Category,
-        base: Severity,
-        lowerers: Sequence[ContextRule],
-        raisers: Sequence[ContextRule],
+        self, hit: Hit, category: Category, base: Severity, cue_rules: CueRules
     ) -> tuple[Severity, Category, list[ContextEffect]]:
         severity = base
         effects: list[ContextEffect] = []
         texts = self.texts
+        rules = self.rules
+        ordered = rules.ordered
         known: list[bool] = []
+
+        present = texts.present
+        in_message = present[hit.source] if hit.source < len(present) else None
+        in_sentence = texts.sentence_anchors(hit.source, hit.sentence)
 
         def third_party() -> bool:
             if not known:
                 if hit.third_party is not None:
                     known.append(hit.third_party)
+                elif (
+                    in_sentence is not None
+                    and rules.subject_bit
+                    and not in_sentence & rules.subject_bit
+                ):
+                    # No word in the sentence can name someone else: no regex need run.
+                    known.append(False)
                 else:
                     known.append(texts.subject(hit) if texts.subject is not None else False)
             return known[0]
 
-        in_message = texts.present[hit.source] if hit.source < len(texts.present) else None
-        in_sentence = texts.sentence_anchors(hit.source, hit.sentence)
-        if in_sentence is None:
-            in_message = None
+        # The rules whose words are where they look (all rules when that is unknown): the
+        # others cannot match and are never visited.
+        if in_message is None or in_sentence is None:
+            usable = -1
+        else:
+            usable = (
+                (in_sentence & rules.sentence_mask)
+                | (in_message & (rules.message_mask | rules.conversation_mask))
+                | rules.free_mask
+            )
         rank = severity.rank
-        for rule in lowerers:
-            # Cheapest checks first. A latent cue (base none) is still dismissed by a lowering
-            # rule ("I'm not going to do it"), so nothing can raise it afterwards.
-            if rank and not rule.move_low <= rank <= rule.move_high:
-                continue
-            if rule.anchors and in_message is not None:
-                # The rule's words are absent from where it looks: it cannot match.
-                pool = in_sentence if rule.sentence_scoped else in_message
-                if rule.anchors.isdisjoint(pool):
-                    continue
-            if not rule.min_rank <= rank <= rule.max_rank:
-                continue
+        # Lowering rules in file order, each only if it could change the current rank.
+        # A latent cue (base none) is still dismissed by a lowering rule ("I'm not going to
+        # do it"), so nothing can raise it afterwards.
+        lower = cue_rules.lower
+        mask = lower[rank] & usable
+        while mask:
+            low = mask & -mask
+            mask ^= low
+            rule = ordered[low.bit_length() - 1]
             if rule.subject != "any" and (rule.subject == "third") != third_party():
                 continue
             matched = self._find(rule, hit, (hit.source,))
@@ -439,18 +562,32 @@ class ContextEvaluator:
                 )
                 severity = new
                 rank = new.rank
+                # The later rules that could change the new rank.
+                mask = lower[rank] & usable & ~((low << 1) - 1)
             if severity is Severity.NONE:
                 break
         if effects:
             return severity, category, effects
         # A raiser found in another message only counts when one side is the current message:
         # an old cue already got its own verdict when it was sent.
-        sources = tuple(range(len(self.texts.texts))) if hit.source == 0 else (0,)
-        for rule in raisers:
-            if not rule.move_low <= rank <= rule.move_high:
-                continue
-            if not rule.min_rank <= rank <= rule.max_rank:
-                continue
+        sources = tuple(range(len(texts.texts))) if hit.source == 0 else (0,)
+        if in_message is None or any(source >= len(present) for source in sources):
+            usable = -1
+        else:
+            conversation = 0
+            for source in sources:
+                conversation |= present[source]
+            usable = (
+                (in_message & (rules.sentence_mask | rules.message_mask))
+                | (conversation & rules.conversation_mask)
+                | rules.free_mask
+            )
+        raise_ = cue_rules.raise_
+        mask = raise_[rank] & usable
+        while mask:
+            low = mask & -mask
+            mask ^= low
+            rule = ordered[low.bit_length() - 1]
             if rule.subject != "any" and (rule.subject == "third") != third_party():
                 continue
             matched = self._find(rule, hit, sources)
@@ -464,6 +601,7 @@ class ContextEvaluator:
                 )
                 severity = new
                 rank = new.rank
+                mask = raise_[rank] & usable & ~((low << 1) - 1)
                 if rule.implies_category is not None and category is Category.DISTRESS:
                     category = rule.implies_category
         return severity, category, effects
@@ -528,7 +666,7 @@ class ContextEvaluator:
 
     def _may_match(self, rule: ContextRule, source: int) -> bool:
         present = self.texts.present
-        return source >= len(present) or not rule.anchors.isdisjoint(present[source])
+        return source >= len(present) or not rule.bit or bool(present[source] & rule.bit)
 
     def _present(self, regex: re.Pattern[str], scope: str, hit: Hit) -> bool:
         if scope == "sentence":
