@@ -139,8 +139,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             # (see docs/performance.md).
             gc.collect()
             gc.freeze()
-        _, middle, old = gc.get_threshold()
-        gc.set_threshold(settings.gc_young_threshold, middle, old)
+        gc.set_threshold(*settings.gc_thresholds)
         log.info(
             "Village ready: database=%s broker=%s",
             _redact(settings.database_url),
