@@ -49,9 +49,11 @@ def serve(port: int, out: Path) -> None:
             )
 
     def dump(*_: object) -> None:
-        with out.open("w") as f:
+        tmp = out.with_suffix(".tmp")
+        with tmp.open("w") as f:
             for gen, secs, collected in records:
                 f.write(json.dumps({"gen": gen, "secs": secs, "collected": collected}) + "\n")
+        tmp.replace(out)  # whole dumps only: the reader never sees one half written
 
     gc.callbacks.append(on_gc)
     signal.signal(signal.SIGUSR1, dump)
@@ -134,8 +136,15 @@ def main() -> int:
     seen: list[list[dict[str, Any]]] = []  # cumulative records at each phase boundary
 
     def mark(_rate: float = 0.0) -> None:
+        before = record.stat().st_mtime_ns if record.exists() else 0
         os.kill(server.procs[0].pid, signal.SIGUSR1)
-        time.sleep(1)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # a busy server takes a while to get to it
+            time.sleep(0.2)
+            if record.exists() and record.stat().st_mtime_ns != before:
+                break
+        else:
+            raise RuntimeError("the server wrote no GC record")
         seen.append(_read(record))
 
     try:
