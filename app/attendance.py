@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.access import RoomAccess
+from app.access import Seat
 from app.realtime.envelope import Envelope
 from app.services import Services
 from app.storage import group_sessions as store
@@ -121,19 +121,19 @@ def presences(
 # --- hooks called by the WebSocket endpoint -------------------------------------------------
 
 
-async def connected(svc: Services, access: RoomAccess) -> int | None:
+async def connected(svc: Services, seat: Seat) -> int | None:
     """Record a connection to a group room; returns its interval id for `disconnected`.
     Best-effort: attendance must never stop someone from chatting."""
-    if access.room.kind != "group":
+    if seat.room_kind != "group":
         return None
     now = svc.clock.now()
     try:
         async with svc.db.transaction() as s:
             iv = ConnectionInterval(
-                room_id=access.room.id,  # type: ignore[arg-type]
-                group_id=access.group.id,  # type: ignore[arg-type]
-                user_id=access.user.id,  # type: ignore[arg-type]
-                role=access.role,
+                room_id=seat.room_id,
+                group_id=seat.group_id,
+                user_id=seat.user_id,
+                role=seat.role,
                 worker=WORKER_ID,
                 joined_at=now,
                 last_seen_at=now,
@@ -141,21 +141,21 @@ async def connected(svc: Services, access: RoomAccess) -> int | None:
             s.add(iv)
             await s.flush()
             interval_id = iv.id
-        request_roster(svc, access.group.id, access.room.id)  # type: ignore[arg-type]
+        request_roster(svc, seat.group_id, seat.room_id)
         return interval_id
     except Exception:
         log.exception(
-            "attendance: join of user %s in room %s not recorded", access.user.id, access.room.id
+            "attendance: join of user %s in room %s not recorded", seat.user_id, seat.room_id
         )
         return None
 
 
-async def disconnected(svc: Services, access: RoomAccess, interval_id: int | None) -> None:
+async def disconnected(svc: Services, seat: Seat, interval_id: int | None) -> None:
     """Record the leave. Runs as its own task: the socket's handler is often being cancelled
     when this is called, and a leave cut off mid-transaction would be lost."""
     if interval_id is None:
         return
-    task = asyncio.create_task(_record_leave(svc, access, interval_id))
+    task = asyncio.create_task(_record_leave(svc, seat, interval_id))
     _leaving.add(task)
     task.add_done_callback(_leaving.discard)
     await asyncio.shield(task)
@@ -173,11 +173,11 @@ async def drain() -> None:
         await asyncio.wait(pending, timeout=DRAIN_SECS)
 
 
-async def _record_leave(svc: Services, access: RoomAccess, interval_id: int) -> None:
+async def _record_leave(svc: Services, seat: Seat, interval_id: int) -> None:
     try:
         async with svc.db.transaction() as s:
             await store.close_interval(s, interval_id, svc.clock.now())
-        request_roster(svc, access.group.id, access.room.id)  # type: ignore[arg-type]
+        request_roster(svc, seat.group_id, seat.room_id)
     except Exception:
         log.exception("attendance: leave of interval %s not recorded", interval_id)
 

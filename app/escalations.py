@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import messages
-from app.access import RoomAccess
+from app.access import Seat
 from app.errors import InvalidInput, NotFound
 from app.notifications import outbox
 from app.realtime.envelope import Envelope
@@ -52,7 +52,7 @@ def ack_timeout(svc: Services, configured_minutes: int | None) -> timedelta:
 async def open_in_transaction(
     svc: Services,
     s: AsyncSession,
-    access: RoomAccess,
+    seat: Seat,
     msg: Message,
     *,
     kind: str,
@@ -64,10 +64,10 @@ async def open_in_transaction(
 ) -> Escalation:
     """Written in the sending transaction: the message is not acknowledged before this commits."""
     now = svc.clock.now()
-    org = await store.org_settings(s, access.group.org_id)
+    org = await store.org_settings(s, seat.org_id)
     esc = Escalation(
-        org_id=access.group.org_id,
-        group_id=access.group.id,  # type: ignore[arg-type]
+        org_id=seat.org_id,
+        group_id=seat.group_id,
         room_id=msg.room_id,
         message_id=msg.id,  # type: ignore[arg-type]
         member_id=msg.sender_id,
@@ -385,7 +385,7 @@ async def release_held(svc: Services, user: User, message_id: int) -> Message:
         sender = await account_store.user_by_id(s, msg.sender_id)
         roles = await group_store.roles_in_group(s, room.group_id)
     assert sender is not None
-    frame = messages.message_frame(msg, sender, roles.get(sender.id, "member"))  # type: ignore[arg-type]
+    frame = messages.message_frame(msg, sender.display_name, roles.get(sender.id, "member"))  # type: ignore[arg-type]
     # seq 0: members' sockets are already past this seq and would drop a message envelope.
     await svc.hub.publish(msg.room_id, [Envelope(0, "*", messages.encode(frame))])
     return msg

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from app import attendance, schedule
-from app.access import RoomAccess
+from app.access import RoomAccess, Seat
 from app.errors import InvalidInput, NotFound, VillageError
 from app.realtime.envelope import Envelope
 from app.services import Services
@@ -175,19 +175,19 @@ async def facilitator_present(svc: Services, room_id: int) -> bool:
     return any(c.get("role") == "facilitator" for c in await svc.hub.presence.members(room_id))
 
 
-async def closed_room_error(svc: Services, access: RoomAccess) -> RoomClosed | None:
+async def closed_room_error(svc: Services, seat: Seat) -> RoomClosed | None:
     """The refusal for a member writing in a closed room, or None while the room is open.
     The send path decides: a message with any risk cue is held for the care team instead."""
-    if access.room.kind != "group" or access.is_staff:
+    if seat.room_kind != "group" or seat.is_staff:
         return None
-    group_id: int = access.group.id  # type: ignore[assignment]
+    group_id = seat.group_id
     async with svc.db.transaction() as s:
         settings = await store.group_settings(s, group_id)
         if settings is None or settings.room_open_policy != "live_only":
             return None
         if await store.live_session(s, group_id) is not None:
             return None
-    if await facilitator_present(svc, access.room.id):  # type: ignore[arg-type]
+    if await facilitator_present(svc, seat.room_id):
         return None
     return RoomClosed(await closed_message(svc, group_id))
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from app import group_sessions
-from app.access import RoomAccess
+from app.access import Seat
 from app.errors import InvalidInput, NotFound
 from app.realtime.envelope import Envelope
 from app.room_controls import send_restriction
@@ -18,7 +18,7 @@ from app.services import Services
 from app.storage import groups as group_store
 from app.storage import messages as store
 from app.storage import send_path
-from app.storage.tables import Message, User
+from app.storage.tables import Message
 
 BACKLOG_PAGE = 500
 CLIENT_ID_MAX_CHARS = 64
@@ -44,7 +44,7 @@ def encode(frame: dict[str, Any]) -> str:
 
 
 def message_frame(
-    msg: Message | PlainMessage, sender: User, role: str, *, placeholder: bool = False
+    msg: Message | PlainMessage, sender_name: str, role: str, *, placeholder: bool = False
 ) -> dict[str, Any]:
     return {
         "type": "message",
@@ -52,28 +52,30 @@ def message_frame(
         "seq": msg.seq,
         "id": msg.id,
         "client_id": msg.client_id,
-        "sender": {"id": sender.id, "name": sender.display_name, "role": role},
+        "sender": {"id": msg.sender_id, "name": sender_name, "role": role},
         "body": "" if placeholder else msg.body,
         "status": msg.status,
         "ts": msg.created_at.isoformat(timespec="seconds"),
     }
 
 
-def envelopes(msg: Message | PlainMessage, sender: User, role: str) -> list[Envelope]:
+def envelopes(msg: Message | PlainMessage, sender_name: str, role: str) -> list[Envelope]:
     """One frame per audience: held messages reach only staff and the sender; hidden ones
     reach members as a placeholder without the text."""
     if msg.status == "held":
         return [
-            Envelope(msg.seq, f"staff,u:{msg.sender_id}", encode(message_frame(msg, sender, role)))
+            Envelope(
+                msg.seq, f"staff,u:{msg.sender_id}", encode(message_frame(msg, sender_name, role))
+            )
         ]
     if msg.status == "hidden":
         return [
-            Envelope(msg.seq, "staff", encode(message_frame(msg, sender, role))),
+            Envelope(msg.seq, "staff", encode(message_frame(msg, sender_name, role))),
             Envelope(
-                msg.seq, "members", encode(message_frame(msg, sender, role, placeholder=True))
+                msg.seq, "members", encode(message_frame(msg, sender_name, role, placeholder=True))
             ),
         ]
-    return [Envelope(msg.seq, "*", encode(message_frame(msg, sender, role)))]
+    return [Envelope(msg.seq, "*", encode(message_frame(msg, sender_name, role)))]
 
 
 def validate_body(svc: Services, body: object) -> str:
@@ -106,83 +108,81 @@ class Sent:
     care: dict[str, Any] | None = None
 
 
-async def send_message(svc: Services, access: RoomAccess, client_id: str, body: str) -> Sent:
+async def send_message(svc: Services, seat: Seat, client_id: str, body: str) -> Sent:
     """Store (with its risk assessment and any escalation, in one transaction), then publish.
-    A resend with the same client id returns the stored message."""
+    A resend with the same client id returns the stored message. Membership, lock, mute, slow
+    mode and closed-room rules are read from the database here, at each send."""
     from app import risk  # the risk hook imports this module's frames
 
     verdict = None
     client_id = validate_client_id(client_id)
     body = validate_body(svc, body)
-    user = access.user
-    plain = await _send_plain(svc, access, client_id, body)
+    plain = await _send_plain(svc, seat, client_id, body)
     if plain is not None:
-        await svc.hub.publish(access.room.id, envelopes(plain, user, access.role))  # type: ignore[arg-type]
+        await svc.hub.publish(seat.room_id, envelopes(plain, seat.user_name, seat.role))
         return Sent(plain, duplicate=False)
-    closed = await group_sessions.closed_room_error(svc, access)  # read-only between sessions
+    closed = await group_sessions.closed_room_error(svc, seat)  # read-only between sessions
     try:
         async with svc.db.transaction() as s:
-            existing = await store.message_by_client_id(s, user.id, client_id)  # type: ignore[arg-type]
+            existing = await store.message_by_client_id(s, seat.user_id, client_id)
             if existing is not None:
                 # Her first attempt may have died before the care frame reached her.
                 sent = Sent(existing, duplicate=True, care=await risk.care_again(s, existing))
             else:
                 # Re-checked per send: a removal between connect and send stops the message.
-                m = await group_store.membership(s, access.group.id, user.id)  # type: ignore[arg-type]
+                m = await group_store.membership(s, seat.group_id, seat.user_id)
                 if m is None or m.status != "active":
                     raise NotFound()
                 restriction = closed or await send_restriction(
-                    s, access.room, m, svc.clock.now()
+                    s, seat.room_id, seat.room_kind, m, svc.clock.now()
                 )  # lock, mute, slow mode
-                seq = await store.next_seq(s, access.room.id)  # type: ignore[arg-type]
+                seq = await store.next_seq(s, seat.room_id)
                 msg = Message(
-                    room_id=access.room.id,
+                    room_id=seat.room_id,
                     seq=seq,
-                    sender_id=user.id,  # type: ignore[arg-type]
+                    sender_id=seat.user_id,
                     client_id=client_id,
                     body=body,
                     created_at=svc.clock.now(),
                 )
                 s.add(msg)
-                verdict = await risk.screen(svc, s, access, msg)
+                verdict = await risk.screen(svc, s, seat, msg)
                 if restriction is not None:
                     # A paused room or member never silences risk: such words go to the care
                     # team (held from the group), anything else is refused and rolled back.
                     if verdict.severity == "none":
                         raise restriction
-                    await risk.hold_restricted(svc, s, access, msg, verdict, restriction.code)
+                    await risk.hold_restricted(svc, s, seat, msg, verdict, restriction.code)
                 sent = Sent(msg, duplicate=False, care=verdict.care)
     except IntegrityError:
         # The same client id raced in from another connection: that row wins.
-        existing = await _existing(svc, user.id, client_id)  # type: ignore[arg-type]
+        existing = await _existing(svc, seat.user_id, client_id)
         if existing is None:
             raise
         sent = Sent(existing, duplicate=True)
-    if sent.message.room_id != access.room.id:
+    if sent.message.room_id != seat.room_id:
         raise InvalidInput(
             "That client_id was already used in another room.", code="invalid_client_id"
         )
     # Republished on a duplicate too: the first attempt may have died between commit and publish.
-    await svc.hub.publish(access.room.id, envelopes(sent.message, user, access.role))  # type: ignore[arg-type]
+    await svc.hub.publish(seat.room_id, envelopes(sent.message, seat.user_name, seat.role))
     if verdict is not None:
-        await risk.after_commit(svc, access, verdict)
+        await risk.after_commit(svc, seat, verdict)
     return sent
 
 
-async def _send_plain(
-    svc: Services, access: RoomAccess, client_id: str, body: str
-) -> PlainMessage | None:
+async def _send_plain(svc: Services, seat: Seat, client_id: str, body: str) -> PlainMessage | None:
     """The common case in one unit of work (app.storage.send_path): a benign message from an
     active member in an open room. None: nothing was stored, the full path decides."""
     from app import risk
 
     now = svc.clock.now()
     req = send_path.PlainSend(
-        room_id=access.room.id,  # type: ignore[arg-type]
-        room_kind=access.room.kind,
-        group_id=access.group.id,  # type: ignore[arg-type]
-        sender_id=access.user.id,  # type: ignore[arg-type]
-        sender_is_staff=access.is_staff,
+        room_id=seat.room_id,
+        room_kind=seat.room_kind,
+        group_id=seat.group_id,
+        sender_id=seat.user_id,
+        sender_is_staff=seat.is_staff,
         client_id=client_id,
         body=body,
         now=now,
@@ -226,7 +226,7 @@ async def backlog(svc: Services, room_id: int, after_seq: int) -> list[Envelope]
         while True:
             rows = await store.messages_after(s, room_id, after_seq, BACKLOG_PAGE)
             for msg, sender in rows:
-                out.extend(envelopes(msg, sender, roles.get(sender.id, "member")))  # type: ignore[arg-type]
+                out.extend(envelopes(msg, sender.display_name, roles.get(sender.id, "member")))  # type: ignore[arg-type]
             if len(rows) < BACKLOG_PAGE:
                 return out
             after_seq = rows[-1][0].seq

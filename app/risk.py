@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import crisis, escalations, reports
-from app.access import RoomAccess
+from app.access import Seat
 from app.facilitator_access import facilitators_audience, to_facilitators
 from app.messages import encode
 from app.realtime.envelope import Envelope
@@ -83,9 +83,9 @@ def is_benign(body: str, recent: tuple[str, ...]) -> bool:
         return False  # screen() logs it and opens the review
 
 
-async def screen(svc: Services, s: AsyncSession, access: RoomAccess, msg: Message) -> Verdict:
+async def screen(svc: Services, s: AsyncSession, seat: Seat, msg: Message) -> Verdict:
     """Called by send_message inside its transaction, before the message is flushed."""
-    if access.is_staff:
+    if seat.is_staff:
         # Staff write about risk (resources, check-ins); only members' words are screened.
         return Verdict()
     recent = await store.recent_bodies(s, msg.room_id, msg.sender_id, msg.seq)
@@ -96,60 +96,60 @@ async def screen(svc: Services, s: AsyncSession, access: RoomAccess, msg: Messag
             "risk engine failed on message %s in room %s: %s", msg.client_id, msg.room_id, exc
         )
         severity, assessment, categories = UNASSESSED, {"error": type(exc).__name__}, []
-    th = await store.thresholds(s, access.group.id)  # type: ignore[arg-type]
+    th = await store.thresholds(s, seat.group_id)
     verdict = Verdict(severity=severity, categories=categories)
     if severity == UNASSESSED:
         await s.flush()
         verdict.escalation = await escalations.open_in_transaction(
-            svc, s, access, msg, kind="review", severity=severity, emergency=False,
+            svc, s, seat, msg, kind="review", severity=severity, emergency=False,
             assessment=assessment, categories=categories, rules=[],
         )  # fmt: skip
         return verdict
-    held = access.room.kind == "group" and rank(severity) >= rank(th.hold_at)
+    held = seat.room_kind == "group" and rank(severity) >= rank(th.hold_at)
     if held:
         msg.status = "held"
     await s.flush()
     rules = _rules_of(assessment)
     if rank(severity) >= rank(th.escalate_at):
         verdict.escalation = await escalations.open_in_transaction(
-            svc, s, access, msg, kind="escalation", severity=severity,
+            svc, s, seat, msg, kind="escalation", severity=severity,
             emergency=rank(severity) >= rank(th.hold_at), assessment=assessment,
             categories=categories, rules=rules,
         )  # fmt: skip
-        org = await store.org_settings(s, access.group.org_id)
+        org = await store.org_settings(s, seat.org_id)
         verdict.care = crisis.care_frame(
             msg.room_id, held=held, resources=crisis.resources_for(org.crisis_resources)
         )
         if held:
             await audit.record(
                 s, at=svc.clock.now(), actor_id=None, action="message.hold",
-                target_type="message", target_id=msg.id, group_id=access.group.id,
+                target_type="message", target_id=msg.id, group_id=seat.group_id,
                 detail={"severity": severity, "escalation_id": verdict.escalation.id},
             )  # fmt: skip
     elif rank(severity) >= rank(th.review_at):
         verdict.escalation = await escalations.open_in_transaction(
-            svc, s, access, msg, kind="review", severity=severity, emergency=False,
+            svc, s, seat, msg, kind="review", severity=severity, emergency=False,
             assessment=assessment, categories=categories, rules=rules,
         )  # fmt: skip
     elif rank(severity) >= rank(th.checkin_at):
         verdict.checkin = True
-    if access.room.kind == "group" and rank(severity) >= rank(th.checkin_at):
-        verdict.flag_envelopes = await _flag(svc, s, access, msg, severity)
+    if seat.room_kind == "group" and rank(severity) >= rank(th.checkin_at):
+        verdict.flag_envelopes = await _flag(svc, s, seat, msg, severity)
     return verdict
 
 
 async def _flag(
-    svc: Services, s: AsyncSession, access: RoomAccess, msg: Message, severity: str
+    svc: Services, s: AsyncSession, seat: Seat, msg: Message, severity: str
 ) -> list[Envelope]:
     """A risk flag in the facilitators' panel (shared table, see docs/facilitation.md): this
     is how facilitators are alerted. It shows kind, severity, the message and its author;
     never a clinician's note. The panel knows low, moderate and high: imminent shows as high."""
     level = "high" if rank(severity) >= rank("high") else severity
     flag = await reports.add_flag(
-        s, at=svc.clock.now(), msg=msg, group_id=access.group.id, kind="risk", severity=level
+        s, at=svc.clock.now(), msg=msg, group_id=seat.group_id, kind="risk", severity=level
     )  # type: ignore[arg-type]
     shown = (await reports._describe(s, [flag]))[0]  # the panel's own shape for a flag
-    audience = await facilitators_audience(s, access.group.id)  # type: ignore[arg-type]
+    audience = await facilitators_audience(s, seat.group_id)
     frame = encode({"type": "flag", "room": msg.room_id, "flag": shown})
     return to_facilitators(audience, frame)
 
@@ -165,14 +165,14 @@ async def care_again(s: AsyncSession, msg: Message) -> dict[str, Any] | None:
     )
 
 
-async def after_commit(svc: Services, access: RoomAccess, verdict: Verdict) -> None:
+async def after_commit(svc: Services, seat: Seat, verdict: Verdict) -> None:
     """Tell the staff dashboards (live) once the message and its escalation are committed."""
-    group_id: int = access.group.id  # type: ignore[assignment]
+    group_id: int = seat.group_id
     if verdict.flag_envelopes:
-        await svc.hub.publish(access.room.id, verdict.flag_envelopes)  # type: ignore[arg-type]
+        await svc.hub.publish(seat.room_id, verdict.flag_envelopes)
     if verdict.escalation is not None:
         svc.outbox_written()
-        await escalations.publish_item(svc, verdict.escalation, access.user.display_name)
+        await escalations.publish_item(svc, verdict.escalation, seat.user_name)
     elif verdict.checkin:
         await escalations.publish_staff(
             svc,
@@ -180,8 +180,8 @@ async def after_commit(svc: Services, access: RoomAccess, verdict: Verdict) -> N
             {
                 "type": "checkin",
                 "group": group_id,
-                "member": {"id": access.user.id, "name": access.user.display_name},
-                "text": f"Consider checking in with {access.user.display_name}.",
+                "member": {"id": seat.user_id, "name": seat.user_name},
+                "text": f"Consider checking in with {seat.user_name}.",
             },
         )
 
@@ -189,7 +189,7 @@ async def after_commit(svc: Services, access: RoomAccess, verdict: Verdict) -> N
 async def hold_restricted(
     svc: Services,
     s: AsyncSession,
-    access: RoomAccess,
+    seat: Seat,
     msg: Message,
     verdict: Verdict,
     restriction: str,
@@ -201,11 +201,11 @@ async def hold_restricted(
         s.add(msg)
         await audit.record(
             s, at=svc.clock.now(), actor_id=None, action="message.hold",
-            target_type="message", target_id=msg.id, group_id=access.group.id,
+            target_type="message", target_id=msg.id, group_id=seat.group_id,
             detail={"severity": verdict.severity, "restriction": restriction},
         )  # fmt: skip
     if verdict.care is None:
-        org = await store.org_settings(s, access.group.org_id)
+        org = await store.org_settings(s, seat.org_id)
         verdict.care = crisis.care_frame(
             msg.room_id, held=True, resources=crisis.resources_for(org.crisis_resources)
         )

@@ -26,7 +26,7 @@ from app.services import Services
 from app.storage import audit
 from app.storage import facilitation as store
 from app.storage import groups as group_store
-from app.storage.tables import MemberMute, Membership, Room, RoomControl, User
+from app.storage.tables import MemberMute, Membership, RoomControl, User
 
 MUTE_MAX_MINUTES = 24 * 60  # longer than a day is a removal decision, not a pause
 SLOW_MODE_MAX_SECS = 600
@@ -52,19 +52,19 @@ def _iso(at: datetime | None) -> str | None:
 
 
 async def send_restriction(
-    s: AsyncSession, room: Room, membership: Membership, now: datetime
+    s: AsyncSession, room_id: int, room_kind: str, membership: Membership, now: datetime
 ) -> SendRefused | None:
     """Lock, mute or slow mode for this member now, or None. messages.send_message refuses
     the message, unless it carries risk: then it is held for the care team instead."""
-    if membership.role in STAFF_ROLES or room.kind != "group":
+    if membership.role in STAFF_ROLES or room_kind != "group":
         return None
-    control = await store.room_control(s, room.id)  # type: ignore[arg-type]
+    control = await store.room_control(s, room_id)
     if control is not None and control.locked:
         return SendRefused(
             "room_locked",
             "A facilitator has paused this room: you can read, but not send, for now.",
         )
-    mutes = await store.active_mutes(s, room.group_id, now, membership.user_id)
+    mutes = await store.active_mutes(s, membership.group_id, now, membership.user_id)
     if mutes:
         until = max(m.until for m in mutes)
         return SendRefused(
@@ -74,7 +74,7 @@ async def send_restriction(
             until=_iso(until),
         )
     if control is not None and control.slow_mode_seconds:
-        last = await store.last_message_at(s, room.id, membership.user_id)  # type: ignore[arg-type]
+        last = await store.last_message_at(s, room_id, membership.user_id)
         wait = timedelta(seconds=control.slow_mode_seconds) - (now - last) if last else None
         if wait is not None and wait.total_seconds() > 0:
             retry = math.ceil(wait.total_seconds())
@@ -104,16 +104,18 @@ def mute_state_frame(room_id: int, user_id: int, until: datetime | None) -> str:
     )
 
 
-async def greeting_frames(svc: Services, room: Room, user_id: int) -> list[str]:
+async def greeting_frames(
+    svc: Services, room_id: int, room_kind: str, group_id: int, user_id: int
+) -> list[str]:
     """Sent to a socket after it catches up: the room's state and the viewer's own mute."""
-    if room.kind != "group":
+    if room_kind != "group":
         return []
     async with svc.db.transaction() as s:
-        control = await store.room_control(s, room.id)  # type: ignore[arg-type]
-        mutes = await store.active_mutes(s, room.group_id, svc.clock.now(), user_id)
-    out = [room_state_frame(room.id, control)]  # type: ignore[arg-type]
+        control = await store.room_control(s, room_id)
+        mutes = await store.active_mutes(s, group_id, svc.clock.now(), user_id)
+    out = [room_state_frame(room_id, control)]
     if mutes:
-        out.append(mute_state_frame(room.id, user_id, max(m.until for m in mutes)))  # type: ignore[arg-type]
+        out.append(mute_state_frame(room_id, user_id, max(m.until for m in mutes)))
     return out
 
 

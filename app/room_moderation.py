@@ -29,7 +29,7 @@ def update_envelopes(msg: Message, sender: User, role: str) -> list[Envelope]:
     """
 
     def frame(placeholder: bool = False) -> str:
-        f: dict[str, Any] = message_frame(msg, sender, role, placeholder=placeholder)
+        f: dict[str, Any] = message_frame(msg, sender.display_name, role, placeholder=placeholder)
         f["type"] = "message_update"
         return encode(f)
 

@@ -8,6 +8,11 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+# gc.set_threshold after start-up. A full collection walks every live object: ~1.3 s with
+# 10,000 sockets (docs/performance.md, "GC pauses"). CPython's old-generation threshold of 10
+# ran 38 of them while those sockets connected; 100 ran 8, with young passes unchanged
+# (a young threshold of 10,000 ran none but made young passes ~100 ms).
+GC_THRESHOLDS = (700, 10, 100)
 
 
 class Settings(BaseSettings):
@@ -69,6 +74,10 @@ class Settings(BaseSettings):
     )
     gc_freeze: bool = Field(
         True, description="Freeze start-up objects out of the cyclic GC (shorter GC pauses)"
+    )
+    gc_thresholds: tuple[int, int, int] = Field(
+        GC_THRESHOLDS,
+        description="gc.set_threshold after start-up, as JSON [young, middle, old]",
     )
     workers: int = Field(1, description="uvicorn worker processes (forced to 1 with memory://)")
     log_level: str = Field("info", description="Log level: debug, info, warning, error")

@@ -93,7 +93,7 @@ async def run(n: int, url: str) -> None:
             await groups.assign(svc, admin, group.id, users[key].email, role)  # type: ignore[arg-type]
             await groups.accept_agreements(svc, users[key], group.id)  # type: ignore[arg-type]
         room_id = (await groups.my_group(svc, users["member"], group.id)).room_id  # type: ignore[arg-type]
-        access = await enter_room(svc, users["member"], room_id)
+        access = (await enter_room(svc, users["member"], room_id)).seat
 
         live: dict[int, float] = {}
         started: dict[int, float] = {}

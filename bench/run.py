@@ -74,18 +74,28 @@ def _spawn(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[
     return proc
 
 
-def start_baseline() -> Server:
+def start_baseline(trace_dir: str | None = None) -> Server:
     port = free_port()
-    proc = _spawn(
-        [
-            *(sys.executable, "-m", "uvicorn", "bench.baseline:app", "--port", str(port)),
-            *("--ws", "websockets-sansio", "--ws-per-message-deflate", "false"),
-            *("--log-level", "warning", "--no-access-log"),
-        ],
-        {},
-        port,
-    )
+    args = [
+        *(sys.executable, "-m", "uvicorn", "bench.baseline:app", "--port", str(port)),
+        *("--ws", "websockets-sansio", "--ws-per-message-deflate", "false"),
+        *("--log-level", "warning", "--no-access-log"),
+    ]
+    if trace_dir:  # the same settings, under tracemalloc (bench/memtrace.py)
+        args = [sys.executable, "-m", "bench.memtrace", "--port", str(port)]
+        args += ["--out", trace_dir, "--app", "bench.baseline:app"]
+    proc = _spawn(args, {"VILLAGE_LOG_LEVEL": "warning"}, port)
     return Server("baseline", [proc], [port])
+
+
+def _tracer(server: Server) -> Callable[[], None]:
+    """SIGUSR1 to a server under bench/memtrace.py: the first starts tracing, later ones dump."""
+
+    def snapshot() -> None:
+        os.kill(server.procs[0].pid, signal.SIGUSR1)
+        time.sleep(10)  # a collection and a dump of a traced heap take a while
+
+    return snapshot
 
 
 def village_env(db_url: str, broker_url: str, prefix: str) -> dict[str, str]:
@@ -390,12 +400,16 @@ Village {v:,.0f} — ratio {ratio:.2f}.**
 def scenario_idle(args: Any) -> str:
     n = args.connections
     results = {}
-    base = start_baseline()
+    base = start_baseline(args.tracemalloc and os.path.join(args.tracemalloc, "baseline"))
     try:
+        time.sleep(1)
         rss0 = base.rss_bytes()
+        base_snapshot = _tracer(base) if args.tracemalloc else None
+        if base_snapshot is not None:
+            base_snapshot()
         spec = {"kind": "baseline", "origin": ORIGIN, "idle": True, "members_per_room": 10}
         spec["clients"] = baseline_clients(base, max(1, n // 10), 10)[:n]
-        got = drive(base, spec)[0]
+        got = drive(base, spec, on_idle=base_snapshot)[0]
         results["baseline"] = (got["rss"] - rss0) / got["clients"]
     finally:
         base.stop()
@@ -405,13 +419,7 @@ def scenario_idle(args: Any) -> str:
     rooms, members = 10, 10
     layout = provision(env, rooms, members)
     server = start_village(env, 1, args.tracemalloc)
-    snapshot = None
-    if args.tracemalloc:
-
-        def snapshot() -> None:
-            os.kill(server.procs[0].pid, signal.SIGUSR1)
-            time.sleep(10)  # a collection and a dump of a traced heap take a while
-
+    snapshot = _tracer(server) if args.tracemalloc else None
     try:
         time.sleep(1)
         rss0 = server.rss_bytes()

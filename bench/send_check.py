@@ -50,7 +50,7 @@ async def run(db_url: str, n: int) -> dict[str, float]:
                 await room_controls.set_slow_mode(svc, users["facilitator"], world.room_id, 1)  # type: ignore[arg-type]
                 # Each send is 2 s after the previous on an injected clock: none is refused.
                 svc.clock = FakeClock(datetime.now(UTC) + timedelta(days=1))
-            room_access = await access.enter_room(svc, users[who], world.room_id)  # type: ignore[arg-type]
+            room_access = (await access.enter_room(svc, users[who], world.room_id)).seat  # type: ignore[arg-type]
             times = []
             for i in range(n):
                 if slow:

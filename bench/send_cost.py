@@ -19,7 +19,7 @@ import time
 import uuid
 
 from app import accounts, messages
-from app.access import RoomAccess, enter_room
+from app.access import Seat, enter_room
 from app.services import Services, offline_services
 from app.settings import Settings
 from bench import run as bench_run
@@ -29,7 +29,7 @@ N = 300
 IN_FLIGHT = 50
 
 
-async def _concurrent(svc: Services, senders: list[RoomAccess]) -> None:
+async def _concurrent(svc: Services, senders: list[Seat]) -> None:
     sem = asyncio.Semaphore(IN_FLIGHT)
 
     async def one(i: int) -> None:
@@ -46,7 +46,7 @@ async def measure(db_url: str, layout: list[tuple[int, list[str]]]) -> None:
         senders = []
         for token in layout[0][1]:
             who = await accounts.resolve(svc, token)
-            senders.append(await enter_room(svc, who.user, layout[0][0]))
+            senders.append((await enter_room(svc, who.user, layout[0][0])).seat)
         access = senders[0]
         default_engine()  # compiled once at server start-up; not part of a message's cost
         cpu, wall = time.process_time(), time.perf_counter()

@@ -20,7 +20,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app import accounts, attendance, messages, room_controls
-from app.access import RoomAccess, enter_room
+from app.access import Seat, enter_room
 from app.errors import AgreementsRequired, NotAuthenticated, NotFound, VillageError
 from app.realtime import closecodes
 from app.realtime.hub import Connection
@@ -55,9 +55,10 @@ def _header(ws: WebSocket, name: bytes) -> str:
     return next((v.decode("latin-1") for k, v in ws.scope["headers"] if k == name), "")
 
 
-async def _admit(svc: Services, ws: WebSocket) -> tuple[RoomAccess, float] | None:
-    """The socket's room access and seconds until its session ends, or None once refused.
-    Only what the socket needs outlives this call (not the session row)."""
+async def _admit(svc: Services, ws: WebSocket) -> tuple[Seat, float] | None:
+    """The socket's seat and seconds until its session ends, or None once refused. Only ids
+    and scalars outlive this call: no ORM row (user, session, room, group, membership) is
+    kept for the life of the socket."""
     origin = _header(ws, b"origin").rstrip("/")
     if origin not in svc.settings.origins:
         log.warning("websocket refused: origin %r not allowed", origin[:100])
@@ -76,7 +77,7 @@ async def _admit(svc: Services, ws: WebSocket) -> tuple[RoomAccess, float] | Non
     except NotFound:
         await _deny(ws, 404)
         return None
-    return access, accounts.session_expires_at(svc, who.session)
+    return access.seat, accounts.session_expires_at(svc, who.session)
 
 
 async def room_socket(ws: WebSocket) -> None:
@@ -84,13 +85,13 @@ async def room_socket(ws: WebSocket) -> None:
     admitted = await _admit(svc, ws)
     if admitted is None:
         return
-    access, session_secs = admitted
+    seat, session_secs = admitted
     await ws.accept()
     conn = Connection(
-        user_id=access.user.id,  # type: ignore[arg-type]
-        room_id=access.room.id,  # type: ignore[arg-type]
-        group_id=access.group.id,  # type: ignore[arg-type]
-        card=access.card,
+        user_id=seat.user_id,
+        room_id=seat.room_id,
+        group_id=seat.group_id,
+        card=seat.card,
         queue_size=svc.settings.outbound_queue_size,
     )
     await svc.hub.join(conn)
@@ -98,46 +99,54 @@ async def room_socket(ws: WebSocket) -> None:
     # This task is the receiver; frames go out through the connection's own writer task,
     # which exists only while there is something to write. When the hub closes the socket,
     # the writer sends the close frame and then stops the receiver.
-    receiving = asyncio.current_task()
-    assert receiving is not None
-    stopped = False  # True once close_socket has cancelled the receiver
-
-    async def close_socket(code: int, reason: str) -> None:
-        nonlocal stopped
-        with contextlib.suppress(Exception):
-            await ws.close(code=code, reason=reason[:120])
-        if receiving is not None:
-            stopped = True
-            receiving.cancel()
-
+    closer = _Closer(ws)
     expiry = asyncio.get_running_loop().call_later(
         session_secs, conn.close, closecodes.SIGNED_OUT, "session expired"
     )
     try:
-        interval = await attendance.connected(svc, access)
-        await _sync(svc, conn, access, _after(ws))
-        conn.attach(ws.send_text, close_socket)
+        interval = await attendance.connected(svc, seat)
+        await _sync(svc, conn, seat, _after(ws))
+        conn.attach(ws.send_text, closer)
         try:
-            await _receiver(ws, svc, conn, access)
+            await _receiver(ws, svc, conn, seat)
         except asyncio.CancelledError:
-            if not stopped or receiving is None or receiving.uncancel() > 0:
+            if not closer.stopped or closer.receiver is None or closer.receiver.uncancel() > 0:
                 raise  # not (only) our own stop: the server is cancelling this socket
         finally:
-            receiving = None
+            closer.receiver = None
     finally:
-        receiving = None
+        closer.receiver = None
         expiry.cancel()
         await conn.detach()
         await svc.hub.leave(conn)
-        await attendance.disconnected(svc, access, interval)
+        await attendance.disconnected(svc, seat, interval)
         if conn.close_code is None:
             with contextlib.suppress(Exception):
                 await ws.close()
 
 
-async def _sync(svc: Services, conn: Connection, access: RoomAccess, after: int | None) -> None:
-    room_id = access.room.id
-    head = await messages.room_head(svc, room_id)  # type: ignore[arg-type]
+class _Closer:
+    """Sends the close frame, then stops the socket's receiver (its handler's task). A slotted
+    object rather than a closure: a closure and its cells cost ~300 B per idle socket."""
+
+    __slots__ = ("receiver", "stopped", "ws")
+
+    def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
+        self.receiver: asyncio.Task[object] | None = asyncio.current_task()
+        self.stopped = False  # True once it has cancelled the receiver
+
+    async def __call__(self, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.ws.close(code=code, reason=reason[:120])
+        if self.receiver is not None:
+            self.stopped = True
+            self.receiver.cancel()
+
+
+async def _sync(svc: Services, conn: Connection, seat: Seat, after: int | None) -> None:
+    room_id = seat.room_id
+    head = await messages.room_head(svc, room_id)
     start = after if after is not None else max(0, head - svc.settings.history_page_size)
     conn.last_seq = start
     conn.send_direct(
@@ -145,18 +154,21 @@ async def _sync(svc: Services, conn: Connection, access: RoomAccess, after: int 
             "welcome",
             v=frames.PROTOCOL_VERSION,
             room=room_id,
-            you=access.card,
+            you=conn.card,
             resumed_from=after,
             limits={"message_max_chars": svc.settings.message_max_chars},
         )
     )
-    backlog = await messages.backlog(svc, room_id, start)  # type: ignore[arg-type]
+    backlog = await messages.backlog(svc, room_id, start)
     conn.finish_sync(backlog, lambda last: frames.out("caught_up", room=room_id, last_seq=last))
-    for frame in await room_controls.greeting_frames(svc, access.room, conn.user_id):
+    greeting = await room_controls.greeting_frames(
+        svc, room_id, seat.room_kind, seat.group_id, seat.user_id
+    )
+    for frame in greeting:
         conn.send_direct(frame)  # lock, slow mode and the viewer's own mute
 
 
-async def _receiver(ws: WebSocket, svc: Services, conn: Connection, access: RoomAccess) -> None:
+async def _receiver(ws: WebSocket, svc: Services, conn: Connection, seat: Seat) -> None:
     limit = svc.settings.frame_max_bytes
     while True:
         try:
@@ -177,12 +189,10 @@ async def _receiver(ws: WebSocket, svc: Services, conn: Connection, access: Room
         if isinstance(command, frames.Ping):
             conn.send_direct(frames.out("pong", nonce=command.nonce))
             continue
-        await _handle_send(svc, conn, access, command)
+        await _handle_send(svc, conn, seat, command)
 
 
-async def _handle_send(
-    svc: Services, conn: Connection, access: RoomAccess, cmd: frames.Send
-) -> None:
+async def _handle_send(svc: Services, conn: Connection, seat: Seat, cmd: frames.Send) -> None:
     client_id = cmd.client_id if isinstance(cmd.client_id, str) else None
     try:
         if not await svc.limits.message_allowed(conn.user_id, conn.room_id):
@@ -197,7 +207,7 @@ async def _handle_send(
                 )
             )
             return
-        sent = await messages.send_message(svc, access, cmd.client_id, cmd.body)
+        sent = await messages.send_message(svc, seat, cmd.client_id, cmd.body)
     except NotFound:
         conn.close(closecodes.FORBIDDEN, "no longer a member of this group")
         return

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from app import accounts, attendance, groups, schedule
-from app.access import RoomAccess, enter_room
+from app.access import Seat, enter_room
 from app.clock import FakeClock
 from app.services import Services, offline_services
 from app.storage import accounts as account_store
@@ -30,14 +30,14 @@ class Env:
     world: World
     users: dict[str, User]
 
-    async def access(self, who: str) -> RoomAccess:
-        return await enter_room(self.svc, self.users[who], self.world.room_id)
+    async def access(self, who: str) -> Seat:
+        return (await enter_room(self.svc, self.users[who], self.world.room_id)).seat
 
-    async def join(self, who: str) -> tuple[RoomAccess, int | None]:
+    async def join(self, who: str) -> tuple[Seat, int | None]:
         access = await self.access(who)
         return access, await attendance.connected(self.svc, access)
 
-    async def leave(self, conn: tuple[RoomAccess, int | None]) -> None:
+    async def leave(self, conn: tuple[Seat, int | None]) -> None:
         await attendance.disconnected(self.svc, conn[0], conn[1])
 
     async def schedule(self, minutes: int = 60, weeks: int = 1, **kw: Any) -> list[GroupSession]:

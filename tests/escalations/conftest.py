@@ -36,6 +36,10 @@ CANDIDATES = {
         "sometimes i wish i could go to sleep and just not wake up",
         "they'd all be better off without me honestly",
         "i wish i could disappear for good",
+        # Passive wishes and vanishing "for good" became high with scale decisions 1 and 4
+        # (docs/moderation.md); these stay clinician review.
+        "i keep getting scary thoughts of dropping her down the stairs and it terrifies me",
+        "ive been having the urge to cut again but i havent done it",
     ],
     "low": [
         "i cry every single day and i dont even know why",

@@ -27,7 +27,7 @@ async def send(svc: Services, user_id: int, room_id: int, body: str, client_id: 
         user = await account_store.user_by_id(s, user_id)
     assert user is not None
     access = await enter_room(svc, user, room_id)
-    return await messages.send_message(svc, access, client_id, body)
+    return await messages.send_message(svc, access.seat, client_id, body)
 
 
 async def rows(svc: Services, table: Any, *where: Any) -> list[Any]:

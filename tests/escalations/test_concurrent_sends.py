@@ -29,7 +29,7 @@ async def test_a_busy_room_stores_every_message_once_with_gap_free_ids(
         for who in ("amara", "bea", "facilitator", "clinician"):
             async with svc.db.transaction() as s:
                 user = await account_store.user_by_id(s, world.people[who].id)
-            senders.append(await enter_room(svc, user, world.room_id))  # type: ignore[arg-type]
+            senders.append((await enter_room(svc, user, world.room_id)).seat)  # type: ignore[arg-type]
         risky = pick("imminent")
 
         def body(who: int, n: int) -> str:
