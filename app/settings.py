@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
-# gc.set_threshold after start-up. A full collection walks every live object: ~1.3 s with
+# gc.set_threshold after start-up. A full collection walks every live object: 1.3-1.8 s with
 # 10,000 sockets (docs/performance.md, "GC pauses"). CPython's old-generation threshold of 10
 # ran 38 of them while those sockets connected; 100 ran 8, with young passes unchanged
 # (a young threshold of 10,000 ran none but made young passes ~100 ms).
