@@ -33,10 +33,6 @@ ROOMS, MEMBERS = 50, 10  # 500 accounts; each connects connections / 500 times
 def serve(port: int, out: Path) -> None:
     """Village as `python -m app serve` would run it, recording each collection. SIGUSR1
     writes what was recorded so far to `out` (JSON lines: gen, seconds, collected)."""
-    import uvicorn
-
-    from app.settings import Settings
-
     records: list[tuple[int, float, int]] = []
     started: list[float] = [0.0]
 
@@ -57,17 +53,9 @@ def serve(port: int, out: Path) -> None:
 
     gc.callbacks.append(on_gc)
     signal.signal(signal.SIGUSR1, dump)
-    settings = Settings()
-    uvicorn.run(
-        "app.factory:create_app",
-        factory=True,
-        host="127.0.0.1",
-        port=port,
-        ws="websockets-sansio",
-        ws_max_size=settings.ws_hard_max_bytes,
-        ws_per_message_deflate=settings.ws_per_message_deflate,
-        log_level=settings.log_level,
-    )
+    from bench.memtrace import run_server
+
+    run_server(port)
 
 
 def _read(path: Path) -> list[dict[str, Any]]:

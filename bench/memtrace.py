@@ -27,10 +27,6 @@ TRACE_FRAMES = 8  # deep enough to see past asyncio and SQLAlchemy into the call
 
 
 def serve(port: int, out: Path, app: str | None = None) -> None:
-    import uvicorn
-
-    from app.settings import Settings
-
     out.mkdir(parents=True, exist_ok=True)
     counter = itertools.count(1)
 
@@ -43,6 +39,15 @@ def serve(port: int, out: Path, app: str | None = None) -> None:
         tracemalloc.take_snapshot().dump(str(out / f"{next(counter)}.snap"))
 
     signal.signal(signal.SIGUSR1, dump)
+    run_server(port, app)
+
+
+def run_server(port: int, app: str | None = None) -> None:
+    """Village (or `app`, a factory path) with the WebSocket settings `python -m app serve` uses."""
+    import uvicorn
+
+    from app.settings import Settings
+
     settings = Settings()
     uvicorn.run(
         app or "app.factory:create_app",
