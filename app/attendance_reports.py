@@ -8,7 +8,7 @@ from datetime import datetime
 from app import schedule
 from app.errors import InvalidInput, NotFound
 from app.services import Services
-from app.session_access import group_scope, manager_scope
+from app.session_access import group_scope, managed_session, manager_scope, staff_session
 from app.storage import audit
 from app.storage import group_sessions as store
 from app.storage import groups as group_store
@@ -125,10 +125,7 @@ async def excuse_absence(
     reason = " ".join(reason.split())[:200]
     now = svc.clock.now()
     async with svc.db.transaction() as s:
-        gs = await store.session_by_id(s, session_id)
-        if gs is None:
-            raise NotFound()
-        await manager_scope(s, actor, gs.group_id)
+        gs = await managed_session(s, actor, session_id)
         rec = await store.record(s, session_id, member_id)
         if rec is None:
             raise NotFound()
@@ -164,12 +161,7 @@ class SessionDetail:
 async def session_detail(svc: Services, actor: User, session_id: int) -> SessionDetail:
     """A session's attendance, for the group's staff."""
     async with svc.db.transaction() as s:
-        gs = await store.session_by_id(s, session_id)
-        if gs is None:
-            raise NotFound()
-        scope = await group_scope(s, actor, gs.group_id)
-        if not scope.is_staff:
-            raise NotFound()
+        gs, scope = await staff_session(s, actor, session_id)
         records = await store.records_of_session(s, session_id)
     tz = (await schedule.effective_settings(svc, gs.group_id)).timezone
     return SessionDetail(gs, tz, records, scope.can_manage)

@@ -18,10 +18,10 @@ from sqlalchemy.exc import IntegrityError
 
 from app import attendance, schedule
 from app.access import RoomAccess, Seat
-from app.errors import InvalidInput, NotFound, VillageError
+from app.errors import InvalidInput, VillageError
 from app.realtime.envelope import Envelope
 from app.services import Services
-from app.session_access import manager_scope
+from app.session_access import managed_session, manager_scope
 from app.storage import audit
 from app.storage import group_sessions as store
 from app.storage import groups as group_store
@@ -43,10 +43,7 @@ class RoomClosed(VillageError):
 async def start_session(svc: Services, actor: User, session_id: int) -> GroupSession:
     now = svc.clock.now()
     async with svc.db.transaction() as s:
-        gs = await store.session_by_id(s, session_id)
-        if gs is None:
-            raise NotFound()
-        await manager_scope(s, actor, gs.group_id)
+        gs = await managed_session(s, actor, session_id)
         if gs.status == "live":
             return gs
         if gs.status != "scheduled":
@@ -94,10 +91,7 @@ async def start_unscheduled(svc: Services, actor: User, group_id: int) -> GroupS
 async def end_session(svc: Services, actor: User, session_id: int) -> GroupSession:
     """End a live session and freeze its attendance records."""
     async with svc.db.transaction() as s:
-        gs = await store.session_by_id(s, session_id)
-        if gs is None:
-            raise NotFound()
-        await manager_scope(s, actor, gs.group_id)
+        await managed_session(s, actor, session_id)
     return await _finish(svc, session_id, actor.id, None)
 
 

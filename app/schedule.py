@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidInput
 from app.services import Services
-from app.session_access import group_scope, manager_scope
+from app.session_access import group_scope, managed_session, manager_scope
 from app.storage import audit
 from app.storage import group_sessions as store
 from app.storage.tables import GroupSession, GroupSettings, User
@@ -158,10 +158,7 @@ async def schedule_sessions(
 async def cancel_session(svc: Services, actor: User, session_id: int) -> GroupSession:
     now = svc.clock.now()
     async with svc.db.transaction() as s:
-        gs = await store.session_by_id(s, session_id)
-        if gs is None:
-            raise NotFound()
-        await manager_scope(s, actor, gs.group_id)
+        gs = await managed_session(s, actor, session_id)
         if gs.status != "scheduled":
             raise InvalidInput("Only a session that has not started can be cancelled.")
         gs.status = "cancelled"

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import NotFound
+from app.storage import group_sessions as session_store
 from app.storage import groups as group_store
-from app.storage.tables import Group, Membership, User
+from app.storage.tables import Group, GroupSession, Membership, User
 
 
 @dataclass(frozen=True)
@@ -48,3 +49,25 @@ async def manager_scope(s: AsyncSession, user: User, group_id: int) -> GroupScop
     if not scope.can_manage:
         raise NotFound()
     return scope
+
+
+async def staff_session(
+    s: AsyncSession, user: User, session_id: int
+) -> tuple[GroupSession, GroupScope]:
+    """A session the user sees as staff of its group; anyone else is told it does not exist."""
+    gs = await session_store.session_by_id(s, session_id)
+    if gs is None:
+        raise NotFound()
+    scope = await group_scope(s, user, gs.group_id)
+    if not scope.is_staff:
+        raise NotFound()
+    return gs, scope
+
+
+async def managed_session(s: AsyncSession, user: User, session_id: int) -> GroupSession:
+    """A session the user may run (facilitator of its group or admin), else NotFound."""
+    gs = await session_store.session_by_id(s, session_id)
+    if gs is None:
+        raise NotFound()
+    await manager_scope(s, user, gs.group_id)
+    return gs

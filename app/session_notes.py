@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput
 from app.services import Services
-from app.session_access import group_scope, manager_scope
+from app.session_access import managed_session, staff_session
 from app.storage import audit
 from app.storage import group_sessions as store
 from app.storage.tables import GroupSession, NoteAddendum, SessionNote, User
@@ -36,10 +36,7 @@ def _clean(text: str, label: str, *, required: bool = False) -> str:
 
 
 async def _ended_session(s, actor: User, session_id: int) -> GroupSession:  # type: ignore[no-untyped-def]
-    gs = await store.session_by_id(s, session_id)
-    if gs is None:
-        raise NotFound()
-    await manager_scope(s, actor, gs.group_id)
+    gs = await managed_session(s, actor, session_id)
     if gs.status != "ended":
         raise InvalidInput("A note can be written once the session has ended.", code="not_ended")
     return gs
@@ -153,12 +150,7 @@ async def add_addendum(svc: Services, actor: User, session_id: int, body: str) -
 async def view(svc: Services, actor: User, session_id: int) -> NoteView:
     """Staff of the group (facilitators, clinicians, admins) may read notes."""
     async with svc.db.transaction() as s:
-        gs = await store.session_by_id(s, session_id)
-        if gs is None:
-            raise NotFound()
-        scope = await group_scope(s, actor, gs.group_id)
-        if not scope.is_staff:
-            raise NotFound()
+        gs, _scope = await staff_session(s, actor, session_id)
         note = await store.note_of_session(s, session_id)
         adds = await store.addenda(s, note.id) if note else []  # type: ignore[arg-type]
     return NoteView(gs, note, adds)
