@@ -105,17 +105,22 @@ class RedisPresence:
 
     async def beat(self) -> list[int]:
         """Refresh this worker's entries and sweep expired ones; return rooms that lost some."""
-        rooms = sorted({r for r, _ in self._local.values()})
-        if not rooms:
-            return []
         now, expiry = time.time(), self._expiry()
-        ttl = int(self.heartbeat_secs * ENTRY_HEARTBEATS) + 1
-        pipe = self._client.pipeline(transaction=False)
+        by_room: dict[int, dict[str, float]] = {}
         for room_id, entry in self._local.values():
-            pipe.zadd(self._key(room_id), {entry: expiry})
+            by_room.setdefault(room_id, {})[entry] = expiry
+        if not by_room:
+            return []
+        rooms = sorted(by_room)
+        ttl = int(self.heartbeat_secs * ENTRY_HEARTBEATS) + 1
+        # Three commands per room, not one per connection: a heartbeat with 500 sockets was
+        # ~7% of a loaded worker's CPU in the redis bench as 700 pipelined commands.
+        pipe = self._client.pipeline(transaction=False)
         for room_id in rooms:
-            pipe.expire(self._key(room_id), ttl)
-            pipe.zremrangebyscore(self._key(room_id), "-inf", now)
+            key = self._key(room_id)
+            pipe.zadd(key, by_room[room_id])
+            pipe.expire(key, ttl)
+            pipe.zremrangebyscore(key, "-inf", now)
         results = await pipe.execute()
-        swept = results[-2 * len(rooms) + 1 :: 2]
+        swept = results[2::3]
         return [room_id for room_id, n in zip(rooms, swept, strict=True) if n]
