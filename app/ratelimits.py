@@ -14,12 +14,13 @@ import logging
 import time
 
 from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 from redis.asyncio import BlockingConnectionPool
 from redis.exceptions import RedisError
 
+from app.ratelimit_pipeline import PipelinedSlidingWindow
 from app.settings import Settings
 
 log = logging.getLogger("village.ratelimits")
@@ -81,6 +82,8 @@ class RateLimits:
             else storage_from_string(url, **options)
         )
         assert isinstance(storage, Storage)
+        if isinstance(storage, RedisStorage):
+            PipelinedSlidingWindow(storage).install()
         self.storage = storage
         self._limiter = SlidingWindowCounterRateLimiter(storage)
         self._login_account = RateLimitItemPerMinute(
