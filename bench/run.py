@@ -222,7 +222,9 @@ def drive(
                 ev["server_cpu_s"] = cpu
                 ev["cpu_us_per_delivery"] = cpu / ev["delivered"] * 1e6 if ev["delivered"] else 0
                 if server.infra:
-                    infra = sum(_cpu(p) - t for p, t in infra0.items())
+                    # Processes born during the step count whole; one that exited during it
+                    # (a pool closing an overflow connection) is lost: an undercount.
+                    infra = sum(max(0.0, _cpu(p) - infra0.get(p, 0.0)) for p in server.infra())
                     ev["infra_us_per_delivery"] = (
                         infra / ev["delivered"] * 1e6 if ev["delivered"] else 0
                     )
@@ -239,7 +241,7 @@ def _cpu(proc: psutil.Process) -> float:
     try:
         t = proc.cpu_times()
     except psutil.Error:
-        return 0.0  # gone since the step started: its CPU is lost, not negative
+        return 0.0
     return float(t.user + t.system)
 
 
