@@ -26,6 +26,8 @@ log = logging.getLogger("village.presence")
 
 ENTRY_HEARTBEATS = 3  # an entry lives this many heartbeats without a refresh
 CLOSE_WAIT_SECS = 2.0  # how long aclose waits for the heartbeat to stop
+REDIS_CONNECTIONS = 8
+REDIS_TIMEOUT_SECS = 2.0  # a command, a connect, or a wait for a free connection
 
 
 class RedisPresence:
@@ -34,9 +36,17 @@ class RedisPresence:
         self.heartbeat_secs = heartbeat_secs
         self.worker = uuid.uuid4().hex[:12]
         self.on_expired: Callable[[int], Awaitable[None]] | None = None
-        self._client = aioredis.Redis.from_url(
-            url, max_connections=8, socket_timeout=2.0, socket_connect_timeout=2.0
+        # A blocking pool: with a plain one, the 500 joins of a reconnect wave overflowed its
+        # 8 connections (MaxConnectionsError, seen in the redis bench), so entries waited for
+        # the next heartbeat and that heartbeat could fail too.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=REDIS_CONNECTIONS,
+            timeout=REDIS_TIMEOUT_SECS,
+            socket_timeout=REDIS_TIMEOUT_SECS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECS,
         )
+        self._client = aioredis.Redis.from_pool(pool)  # closed with the client
         self._local: dict[str, tuple[int, str]] = {}  # conn_key -> (room_id, entry)
         self._heartbeat: asyncio.Task[None] | None = None
         self._closing = False
