@@ -17,7 +17,6 @@ from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
-from redis.asyncio import BlockingConnectionPool
 from redis.exceptions import RedisError
 
 from app.ratelimit_pipeline import PipelinedSlidingWindow
@@ -25,13 +24,6 @@ from app.settings import Settings
 
 log = logging.getLogger("village.ratelimits")
 LOGIN_WINDOW_MINUTES = 15
-# Redis connections per worker for the shared counters. redis-py's default pool is unbounded:
-# with a backlog of sends it opened a connection per concurrent check, each costing ~1 ms of
-# CPU to set up (redis-py reads its own package metadata for every new connection): ~5% of a
-# loaded worker's CPU in the redis bench (docs/performance.md). A bounded blocking pool makes
-# checks wait their turn for an open connection instead.
-REDIS_CONNECTIONS = 16
-REDIS_TIMEOUT_SECS = 2.0  # a restarting Redis fails a check quickly (and open), never hangs a send
 _UNREACHABLE = (RedisError, OSError)
 # Memory cleanup only: every read already drops its own key once expired.
 EXPIRY_SWEEP_SECS = 5.0
@@ -63,18 +55,14 @@ def _storage_url(broker_url: str) -> str:
 class RateLimits:
     def __init__(self, settings: Settings) -> None:
         url = _storage_url(settings.broker_url)
-        options: dict[str, object] = {}
+        options: dict[str, str | float] = {}
         if "redis" in url:
             options = {
                 "implementation": "redispy",
                 "key_prefix": f"{settings.redis_prefix}:limits",
-                "connection_pool": BlockingConnectionPool.from_url(
-                    settings.broker_url,
-                    max_connections=REDIS_CONNECTIONS,
-                    timeout=REDIS_TIMEOUT_SECS,
-                    socket_timeout=REDIS_TIMEOUT_SECS,
-                    socket_connect_timeout=REDIS_TIMEOUT_SECS,
-                ),
+                # A restarting Redis must fail a check quickly (and open), not hang a send.
+                "socket_timeout": 2.0,
+                "socket_connect_timeout": 2.0,
             }
         storage = (
             SweepingMemoryStorage()
@@ -83,6 +71,9 @@ class RateLimits:
         )
         assert isinstance(storage, Storage)
         if isinstance(storage, RedisStorage):
+            # One message check in flight per worker, the rest pipelined behind it: this also
+            # keeps redis-py's (unbounded) pool from opening a connection per waiting send,
+            # which it did under load, at ~1 ms of CPU each (docs/performance.md).
             PipelinedSlidingWindow(storage).install()
         self.storage = storage
         self._limiter = SlidingWindowCounterRateLimiter(storage)
