@@ -12,6 +12,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.storage.pg_direct import DirectConnections
 from app.storage.sqlite_writer import SqliteWriter
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # a CLI command writing while the server runs waits, not fails
@@ -106,6 +107,9 @@ class Database:
         # (group commit): one hop per unit instead of aiosqlite's hop per cursor call.
         writer_engine = sqlite_writer_engine(url) if self.is_sqlite else None
         self._writer = SqliteWriter(writer_engine) if writer_engine is not None else None
+        # PostgreSQL: units that have an asyncpg variant run on raw connections, a statement
+        # per transaction (app.storage.pg_direct); the rest go through SQLAlchemy.
+        self._direct = DirectConnections(url) if url.startswith("postgresql") else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -121,10 +125,15 @@ class Database:
         """Run `fn(connection, *args)`, a synchronous function of Core statements, as a unit
         of work: its writes are committed before this returns, and rolled back if it raises.
         On SQLite it runs on the group-commit writer (app.storage.sqlite_writer), possibly in
-        one transaction with other units; elsewhere as its own transaction through the async
-        driver (asyncpg has no thread to hop to)."""
+        one transaction with other units. On PostgreSQL a unit with an `on_asyncpg` variant
+        (`async def variant(asyncpg_connection, *args)`, same result) runs that on a raw
+        connection (app.storage.pg_direct); any other unit is its own transaction through
+        SQLAlchemy and the async driver (asyncpg has no thread to hop to)."""
         if self._writer is not None:
             return await self._writer.run(fn, *args)
+        variant = getattr(fn, "on_asyncpg", None)
+        if variant is not None and self._direct is not None:
+            return await self._direct.run(variant, *args)  # type: ignore[no-any-return]
         async with self.engine.begin() as aconn:
             return await aconn.run_sync(fn, *args)
 
@@ -138,5 +147,7 @@ class Database:
 
     async def aclose(self) -> None:
         await self.engine.dispose()
+        if self._direct is not None:
+            await self._direct.aclose()
         if self._writer is not None:
             await self._writer.aclose()

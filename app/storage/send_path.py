@@ -18,8 +18,10 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, NamedTuple
 
+import asyncpg
 from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.exc import IntegrityError
 
 from app.storage.tables import Message
@@ -142,20 +144,20 @@ class Stored:
     seq: int
 
 
-def store_plain(
-    conn: Connection, req: PlainSend, benign: Callable[[str, tuple[str, ...]], bool]
-) -> Stored | Detour:
-    """Store the message if it is the common case; otherwise store nothing and say why.
-    `benign(body, recent)` is the risk engine's verdict: True only for severity none."""
-    params = {
+def _params(req: PlainSend) -> dict[str, Any]:
+    return {
         "room": req.room_id,
         "grp": req.group_id,
         "user": req.sender_id,
         "client_id": req.client_id,
         "now": req.now,
     }
-    sql = _RawSqliteStatements(conn) if conn.dialect.name == "sqlite" else _CoreStatements(conn)
-    row = sql.checks(params)
+
+
+def _decide(
+    req: PlainSend, row: _Checks, benign: Callable[[str, tuple[str, ...]], bool]
+) -> Detour | None:
+    """None: store it here. Otherwise why the full path (or presence) has to decide."""
     if row.existing is not None or row.status != "active":
         return Detour.FULL_PATH
     if req.room_kind == "group" and row.role not in STAFF_ROLES:
@@ -171,6 +173,77 @@ def store_plain(
         recent = tuple(b for b in (row.body2, row.body1, row.body0) if b is not None)
         if not benign(req.body, recent):
             return Detour.FULL_PATH
+    return None
+
+
+def store_plain(
+    conn: Connection, req: PlainSend, benign: Callable[[str, tuple[str, ...]], bool]
+) -> Stored | Detour:
+    """Store the message if it is the common case; otherwise store nothing and say why.
+    `benign(body, recent)` is the risk engine's verdict: True only for severity none."""
+    params = _params(req)
+    sql = _RawSqliteStatements(conn) if conn.dialect.name == "sqlite" else _CoreStatements(conn)
+    detour = _decide(req, sql.checks(params), benign)
+    if detour is not None:
+        return detour
     seq = sql.scalar(_NEXT_SEQ, params)
     new_id = sql.scalar(_INSERT, {**params, "seq": seq, "body": req.body})
     return Stored(id=int(new_id), seq=int(seq))
+
+
+# --- PostgreSQL: the same unit straight on asyncpg (app.storage.pg_direct) -------------------
+
+
+def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """:name parameters as asyncpg's $1, $2… and the names in their order."""
+    names: list[str] = []
+
+    def number(m: re.Match[str]) -> str:
+        if m.group(1) not in names:
+            names.append(m.group(1))
+        return f"${names.index(m.group(1)) + 1}"
+
+    return re.sub(r"(?<!:):(\w+)", number, sql), tuple(names)
+
+
+_PG_CHECKS = _numbered(_CHECKS_SQL)
+# Counter and insert in one statement, so one implicit transaction: the room row is locked
+# from the UPDATE to the commit of this statement only (two workers' sends to a room queue
+# for microseconds, not for round trips), the id is gap-free (a failed insert rolls the
+# counter back with it), and the reply comes after the commit.
+_PG_STORE = _numbered(
+    "WITH next AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE id = :room RETURNING last_seq)"
+    " INSERT INTO messages (room_id, seq, sender_id, client_id, body, status, created_at)"
+    " SELECT :room, next.last_seq, :user, :client_id, :body, 'visible', :now FROM next"
+    " RETURNING id, seq"
+)
+_PG_AT = _AT.dialect_impl(asyncpg_dialect.dialect())
+_pg_bind_at = _PG_AT.bind_processor(asyncpg_dialect.dialect()) or (lambda v: v)
+_pg_read_at = _PG_AT.result_processor(asyncpg_dialect.dialect(), None) or (lambda v: v)
+
+
+def _pg_args(stmt: tuple[str, tuple[str, ...]], params: dict[str, Any]) -> list[Any]:
+    return [_pg_bind_at(params[n]) if n == "now" else params[n] for n in stmt[1]]
+
+
+async def store_plain_pg(
+    conn: asyncpg.Connection, req: PlainSend, benign: Callable[[str, tuple[str, ...]], bool]
+) -> Stored | Detour:
+    """store_plain on PostgreSQL in two round trips, each statement its own transaction. The
+    checks read committed data as before (under READ COMMITTED every statement of the old
+    transaction took its own snapshot too)."""
+    params = {**_params(req), "body": req.body}
+    row = await conn.fetchrow(_PG_CHECKS[0], *_pg_args(_PG_CHECKS, params))
+    assert row is not None
+    last_at = _pg_read_at(row[8]) if row[8] is not None else None
+    detour = _decide(req, _Checks(*row[:8], last_at, *row[9:]), benign)
+    if detour is not None:
+        return detour
+    stored = await conn.fetchrow(_PG_STORE[0], *_pg_args(_PG_STORE, params))
+    if stored is None:
+        raise LookupError(f"room {req.room_id} does not exist")
+    return Stored(id=int(stored[0]), seq=int(stored[1]))
+
+
+# Database.run_sync runs this instead of store_plain on PostgreSQL (same arguments, same result).
+store_plain.on_asyncpg = store_plain_pg  # type: ignore[attr-defined]

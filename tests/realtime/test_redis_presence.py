@@ -83,6 +83,21 @@ async def test_two_workers_share_one_rate_limit(sqlite_url: str) -> None:
     assert await two.message_allowed(4, 1) is True  # someone else is not affected
 
 
+async def test_a_burst_of_sends_on_two_workers_is_counted_exactly(sqlite_url: str) -> None:
+    """Twenty sends at once from one member, split over two workers (each worker batches
+    its waiting checks into one Redis round trip): exactly her allowance of five passes."""
+    settings = make_settings(
+        sqlite_url,
+        broker_url=SHARED_REDIS,
+        redis_prefix=f"t-{uuid.uuid4().hex}",
+        messages_per_window=5,
+    )
+    workers = [RateLimits(settings), RateLimits(settings)]
+    results = await asyncio.gather(*(workers[i % 2].message_allowed(3, 1) for i in range(20)))
+    assert results.count(True) == 5
+    assert await workers[0].message_allowed(3, 2) is True  # another room is not affected
+
+
 async def test_messages_are_not_refused_while_redis_is_unreachable(sqlite_url: str) -> None:
     """The shared counter being down never stops a member from sending (the limit fails open)."""
     from tests.support.processes import free_port
