@@ -28,6 +28,7 @@ from typing import Any
 from moderation.anchors import required_sets
 from moderation.assessment import Category, ContextEffect, RulesError, Severity
 from moderation.rules import STAGES, Cue, compile_pattern, expand, read_toml, split_alternatives
+from moderation.wordstart import WordStart
 
 SCOPES = ("before_cue", "overlap", "sentence", "message", "conversation", "quoted", "always")
 SUBJECTS = ("any", "self", "third")
@@ -115,9 +116,9 @@ class ContextRule:
     subject: str
     min_base: Severity
     max_base: Severity
-    requires: re.Pattern[str] | None
+    requires: WordStart | None
     requires_scope: str
-    unless: re.Pattern[str] | None
+    unless: WordStart | None
     unless_scope: str
     window_words: int
     implies_category: Category | None
@@ -132,7 +133,7 @@ class ContextRule:
     anchors: frozenset[str] = frozenset()
     # The pattern's top-level alternatives with their own anchors: only those whose words are
     # in the sentence are run (a rule like "figurative" has dozens of idioms).
-    parts: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = ()
+    parts: tuple[tuple[WordStart, frozenset[str]], ...] = ()
 
     part_groups: tuple[tuple[frozenset[str], ...], ...] = ()
     # Whether the rule looks only inside the cue's sentence (its words must be there).
@@ -396,10 +397,10 @@ def _rule(
                 f"{where}: unknown category {value!r} (expected one of: {allowed})"
             ) from None
 
-    def optional_regex(key: str) -> re.Pattern[str] | None:
+    def optional_regex(key: str) -> WordStart | None:
         if key not in entry:
             return None
-        return compile_pattern(entry[key], terms, f"{where} {key}")
+        return WordStart(compile_pattern(entry[key], terms, f"{where} {key}"))
 
     for key in ("requires_scope", "unless_scope"):
         if entry.get(key, "sentence") not in ("sentence", "message", "conversation"):
@@ -451,12 +452,12 @@ def _rule(
 
 def _parts(
     pattern: str, terms: Mapping[str, str], where: str
-) -> tuple[tuple[re.Pattern[str], frozenset[str]], ...]:
+) -> tuple[tuple[WordStart, frozenset[str]], ...]:
     parts = []
     for alternative in split_alternatives(expand(pattern, terms, where)):
         compiled = rf"\b(?:{alternative})\b"
         sets = required_sets(compiled)
-        parts.append((re.compile(compiled), sets[0] if sets else frozenset()))
+        parts.append((WordStart(re.compile(compiled)), sets[0] if sets else frozenset()))
     return tuple(parts)
 
 
@@ -668,7 +669,7 @@ class ContextEvaluator:
         present = self.texts.present
         return source >= len(present) or not rule.bit or bool(present[source] & rule.bit)
 
-    def _present(self, regex: re.Pattern[str], scope: str, hit: Hit) -> bool:
+    def _present(self, regex: WordStart, scope: str, hit: Hit) -> bool:
         if scope == "sentence":
             key = (regex, hit.source, hit.sentence)
             try:

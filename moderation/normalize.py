@@ -129,6 +129,9 @@ class Folded:
     _edits: tuple[Edit, ...] | None = ()
     _lowered: str = ""
     words: set[str] = field(default_factory=set)  # filled in by the engine
+    # ``text`` with every character that is not [a-z0-9_] turned into a space, position for
+    # position (filled in by the engine): any span of it splits into that span's words.
+    word_text: str = ""
 
     @property
     def edits(self) -> tuple[Edit, ...]:
