@@ -28,7 +28,7 @@ from typing import Any
 from moderation.anchors import required_sets
 from moderation.assessment import Category, ContextEffect, RulesError, Severity
 from moderation.rules import STAGES, Cue, compile_pattern, expand, read_toml, split_alternatives
-from moderation.wordstart import WordStart
+from moderation.wordstart import WordStart, is_word
 
 SCOPES = ("before_cue", "overlap", "sentence", "message", "conversation", "quoted", "always")
 SUBJECTS = ("any", "self", "third")
@@ -166,8 +166,22 @@ class ContextRule:
             index = low.bit_length() - 1
             # Every other required word group of the alternative must be present too.
             need = needs[index]
-            if present & need == need:
-                yield from parts[index][0].finditer(text, start, end)
+            if present & need != need:
+                continue
+            search = parts[index][0]
+            quick = search.quick
+            if quick is None:
+                yield from search.regex.finditer(text, start, end)
+                continue
+            # WordStart.finditer, inlined: this runs for every rule a cue meets.
+            pos = start
+            while (m := quick.search(text, pos, end)) is not None:
+                first = m.start()
+                if first and is_word(text[first - 1]):
+                    pos = first + 1
+                    continue
+                yield m
+                pos = m.end()
 
     def target(self, severity: Severity) -> Severity:
         if self.kind == "lower":
@@ -539,7 +553,7 @@ class ContextEvaluator:
             rule = ordered[low.bit_length() - 1]
             if rule.subject != "any" and (rule.subject == "third") != third_party():
                 continue
-            matched = self._find(rule, hit, (hit.source,))
+            matched = self._find(rule, hit, (hit.source,), in_sentence)
             if matched is None:
                 continue
             new = rule.target(severity)
@@ -591,7 +605,7 @@ class ContextEvaluator:
             rule = ordered[low.bit_length() - 1]
             if rule.subject != "any" and (rule.subject == "third") != third_party():
                 continue
-            matched = self._find(rule, hit, sources)
+            matched = self._find(rule, hit, sources, in_sentence)
             if matched is None:
                 continue
             where, text = matched
@@ -610,7 +624,7 @@ class ContextEvaluator:
     # -- matching -------------------------------------------------------------------------------
 
     def _find(
-        self, rule: ContextRule, hit: Hit, sources: tuple[int, ...]
+        self, rule: ContextRule, hit: Hit, sources: tuple[int, ...], here: int | None
     ) -> tuple[int, str] | None:
         """Where (which message) and what text triggers ``rule`` for ``hit``, or None."""
         if rule.scope in _HIT_INDEPENDENT_SCOPES:
@@ -619,20 +633,20 @@ class ContextEvaluator:
             try:
                 return self._results[key]
             except KeyError:
-                result = self._find_uncached(rule, hit, sources)
+                result = self._find_uncached(rule, hit, sources, here)
                 self._results[key] = result
                 return result
-        return self._find_uncached(rule, hit, sources)
+        return self._find_uncached(rule, hit, sources, here)
 
     def _find_uncached(
-        self, rule: ContextRule, hit: Hit, sources: tuple[int, ...]
+        self, rule: ContextRule, hit: Hit, sources: tuple[int, ...], here: int | None
     ) -> tuple[int, str] | None:
+        """``here``: the anchor bits of the hit's sentence (Texts.sentence_anchors)."""
         if rule.anchors and rule.scope != "conversation" and not self._may_match(rule, hit.source):
             return None
         text = self.texts.texts[hit.source]
         s_start, s_end = hit.sentence
         found: tuple[int, str] | None = None
-        here = self.texts.sentence_anchors(hit.source, hit.sentence)
         if rule.scope == "always":
             found = (hit.source, "")
         elif rule.scope == "quoted":

@@ -23,7 +23,7 @@ _LEAD = "\\b(?:"
 _TAIL = ")\\b"
 
 
-def _is_word(ch: str) -> bool:
+def is_word(ch: str) -> bool:
     """What ``\\b`` and ``\\w`` call a word character in a str pattern (Unicode)."""
     return ch.isalnum() or ch == "_"
 
@@ -63,9 +63,9 @@ def _word_set(op: object, av: object) -> bool:
     from re import _parser  # type: ignore[attr-defined]
 
     if op is _parser.LITERAL and isinstance(av, int):
-        return _is_word(chr(av))
+        return is_word(chr(av))
     if op is _parser.RANGE and isinstance(av, tuple):
-        return all(_is_word(chr(c)) for c in range(av[0], av[1] + 1))
+        return all(is_word(chr(c)) for c in range(av[0], av[1] + 1))
     return False  # a category or a negated set: not provably word characters
 
 
@@ -89,7 +89,7 @@ class WordStart:
             if m is None:
                 return None
             start = m.start()
-            if not start or not _is_word(text[start - 1]):
+            if not start or not is_word(text[start - 1]):
                 return m
             pos = start + 1
 
