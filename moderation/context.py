@@ -229,6 +229,8 @@ class ContextRules:
     # Set by the words a "someone else" subject needs (third_in_cue, third_party_subject): a
     # cue whose sentence has none of them is about the writer, without running those regexes.
     subject_bit: int = 0
+    # Rules with scope "quoted": they need a double quote in the cue's message.
+    quoted_mask: int = 0
 
     @property
     def all(self) -> tuple[ContextRule, ...]:
@@ -313,6 +315,7 @@ def load_context(path: Path, terms: Mapping[str, str]) -> ContextRules:
         conversation_mask=masks["conversation"],
         free_mask=masks["free"],
         subject_bit=subject_bit,
+        quoted_mask=sum(1 << i for i, rule in enumerate(rules) if rule.scope == "quoted"),
         **compiled_subjects,
     )
 
@@ -541,6 +544,9 @@ class ContextEvaluator:
                 | (in_message & (rules.message_mask | rules.conversation_mask))
                 | rules.free_mask
             )
+        if '"' not in texts.texts[hit.source]:
+            # A "quoted" rule needs an opening quote before the cue: none can match here.
+            usable &= ~rules.quoted_mask
         rank = severity.rank
         # Lowering rules in file order, each only if it could change the current rank.
         # A latent cue (base none) is still dismissed by a lowering rule ("I'm not going to
