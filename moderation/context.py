@@ -698,8 +698,22 @@ class ContextEvaluator:
                 found = regex.search(self.texts.texts[hit.source], *hit.sentence) is not None
                 self._presence[key] = found
                 return found
-        sources = range(len(self.texts.texts)) if scope == "conversation" else (hit.source,)
-        return any(regex.search(self.texts.texts[s]) is not None for s in sources)
+        # A whole message (or all of them) gives the same answer for every cue: ask once.
+        conversation = scope == "conversation"
+        key = (regex, -1 if conversation else hit.source, None)
+        try:
+            return self._presence[key]
+        except KeyError:
+            pass
+        texts = self.texts.texts
+        sources = range(len(texts)) if conversation else (hit.source,)
+        found = False
+        for source in sources:
+            if regex.search(texts[source]) is not None:
+                found = True
+                break
+        self._presence[key] = found
+        return found
 
     def _search_message(self, rule: ContextRule, source: int) -> re.Match[str] | None:
         key = (rule.name, source)
