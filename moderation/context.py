@@ -28,6 +28,7 @@ from typing import Any
 from moderation.anchors import required_sets
 from moderation.assessment import Category, ContextEffect, RulesError, Severity
 from moderation.rules import STAGES, Cue, compile_pattern, expand, read_toml, split_alternatives
+from moderation.wordstart import WordStart, is_word
 
 SCOPES = ("before_cue", "overlap", "sentence", "message", "conversation", "quoted", "always")
 SUBJECTS = ("any", "self", "third")
@@ -115,9 +116,9 @@ class ContextRule:
     subject: str
     min_base: Severity
     max_base: Severity
-    requires: re.Pattern[str] | None
+    requires: WordStart | None
     requires_scope: str
-    unless: re.Pattern[str] | None
+    unless: WordStart | None
     unless_scope: str
     window_words: int
     implies_category: Category | None
@@ -132,7 +133,7 @@ class ContextRule:
     anchors: frozenset[str] = frozenset()
     # The pattern's top-level alternatives with their own anchors: only those whose words are
     # in the sentence are run (a rule like "figurative" has dozens of idioms).
-    parts: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = ()
+    parts: tuple[tuple[WordStart, frozenset[str]], ...] = ()
 
     part_groups: tuple[tuple[frozenset[str], ...], ...] = ()
     # Whether the rule looks only inside the cue's sentence (its words must be there).
@@ -165,8 +166,22 @@ class ContextRule:
             index = low.bit_length() - 1
             # Every other required word group of the alternative must be present too.
             need = needs[index]
-            if present & need == need:
-                yield from parts[index][0].finditer(text, start, end)
+            if present & need != need:
+                continue
+            search = parts[index][0]
+            quick = search.quick
+            if quick is None:
+                yield from search.regex.finditer(text, start, end)
+                continue
+            # WordStart.finditer, inlined: this runs for every rule a cue meets.
+            pos = start
+            while (m := quick.search(text, pos, end)) is not None:
+                first = m.start()
+                if first and is_word(text[first - 1]):
+                    pos = first + 1
+                    continue
+                yield m
+                pos = m.end()
 
     def target(self, severity: Severity) -> Severity:
         if self.kind == "lower":
@@ -214,6 +229,8 @@ class ContextRules:
     # Set by the words a "someone else" subject needs (third_in_cue, third_party_subject): a
     # cue whose sentence has none of them is about the writer, without running those regexes.
     subject_bit: int = 0
+    # Rules with scope "quoted": they need a double quote in the cue's message.
+    quoted_mask: int = 0
 
     @property
     def all(self) -> tuple[ContextRule, ...]:
@@ -298,6 +315,7 @@ def load_context(path: Path, terms: Mapping[str, str]) -> ContextRules:
         conversation_mask=masks["conversation"],
         free_mask=masks["free"],
         subject_bit=subject_bit,
+        quoted_mask=sum(1 << i for i, rule in enumerate(rules) if rule.scope == "quoted"),
         **compiled_subjects,
     )
 
@@ -396,10 +414,10 @@ def _rule(
                 f"{where}: unknown category {value!r} (expected one of: {allowed})"
             ) from None
 
-    def optional_regex(key: str) -> re.Pattern[str] | None:
+    def optional_regex(key: str) -> WordStart | None:
         if key not in entry:
             return None
-        return compile_pattern(entry[key], terms, f"{where} {key}")
+        return WordStart(compile_pattern(entry[key], terms, f"{where} {key}"))
 
     for key in ("requires_scope", "unless_scope"):
         if entry.get(key, "sentence") not in ("sentence", "message", "conversation"):
@@ -451,12 +469,12 @@ def _rule(
 
 def _parts(
     pattern: str, terms: Mapping[str, str], where: str
-) -> tuple[tuple[re.Pattern[str], frozenset[str]], ...]:
+) -> tuple[tuple[WordStart, frozenset[str]], ...]:
     parts = []
     for alternative in split_alternatives(expand(pattern, terms, where)):
         compiled = rf"\b(?:{alternative})\b"
         sets = required_sets(compiled)
-        parts.append((re.compile(compiled), sets[0] if sets else frozenset()))
+        parts.append((WordStart(re.compile(compiled)), sets[0] if sets else frozenset()))
     return tuple(parts)
 
 
@@ -526,6 +544,9 @@ class ContextEvaluator:
                 | (in_message & (rules.message_mask | rules.conversation_mask))
                 | rules.free_mask
             )
+        if '"' not in texts.texts[hit.source]:
+            # A "quoted" rule needs an opening quote before the cue: none can match here.
+            usable &= ~rules.quoted_mask
         rank = severity.rank
         # Lowering rules in file order, each only if it could change the current rank.
         # A latent cue (base none) is still dismissed by a lowering rule ("I'm not going to
@@ -538,7 +559,7 @@ class ContextEvaluator:
             rule = ordered[low.bit_length() - 1]
             if rule.subject != "any" and (rule.subject == "third") != third_party():
                 continue
-            matched = self._find(rule, hit, (hit.source,))
+            matched = self._find(rule, hit, (hit.source,), in_sentence)
             if matched is None:
                 continue
             new = rule.target(severity)
@@ -590,7 +611,7 @@ class ContextEvaluator:
             rule = ordered[low.bit_length() - 1]
             if rule.subject != "any" and (rule.subject == "third") != third_party():
                 continue
-            matched = self._find(rule, hit, sources)
+            matched = self._find(rule, hit, sources, in_sentence)
             if matched is None:
                 continue
             where, text = matched
@@ -609,7 +630,7 @@ class ContextEvaluator:
     # -- matching -------------------------------------------------------------------------------
 
     def _find(
-        self, rule: ContextRule, hit: Hit, sources: tuple[int, ...]
+        self, rule: ContextRule, hit: Hit, sources: tuple[int, ...], here: int | None
     ) -> tuple[int, str] | None:
         """Where (which message) and what text triggers ``rule`` for ``hit``, or None."""
         if rule.scope in _HIT_INDEPENDENT_SCOPES:
@@ -618,20 +639,20 @@ class ContextEvaluator:
             try:
                 return self._results[key]
             except KeyError:
-                result = self._find_uncached(rule, hit, sources)
+                result = self._find_uncached(rule, hit, sources, here)
                 self._results[key] = result
                 return result
-        return self._find_uncached(rule, hit, sources)
+        return self._find_uncached(rule, hit, sources, here)
 
     def _find_uncached(
-        self, rule: ContextRule, hit: Hit, sources: tuple[int, ...]
+        self, rule: ContextRule, hit: Hit, sources: tuple[int, ...], here: int | None
     ) -> tuple[int, str] | None:
+        """``here``: the anchor bits of the hit's sentence (Texts.sentence_anchors)."""
         if rule.anchors and rule.scope != "conversation" and not self._may_match(rule, hit.source):
             return None
         text = self.texts.texts[hit.source]
         s_start, s_end = hit.sentence
         found: tuple[int, str] | None = None
-        here = self.texts.sentence_anchors(hit.source, hit.sentence)
         if rule.scope == "always":
             found = (hit.source, "")
         elif rule.scope == "quoted":
@@ -668,7 +689,7 @@ class ContextEvaluator:
         present = self.texts.present
         return source >= len(present) or not rule.bit or bool(present[source] & rule.bit)
 
-    def _present(self, regex: re.Pattern[str], scope: str, hit: Hit) -> bool:
+    def _present(self, regex: WordStart, scope: str, hit: Hit) -> bool:
         if scope == "sentence":
             key = (regex, hit.source, hit.sentence)
             try:
@@ -677,8 +698,22 @@ class ContextEvaluator:
                 found = regex.search(self.texts.texts[hit.source], *hit.sentence) is not None
                 self._presence[key] = found
                 return found
-        sources = range(len(self.texts.texts)) if scope == "conversation" else (hit.source,)
-        return any(regex.search(self.texts.texts[s]) is not None for s in sources)
+        # A whole message (or all of them) gives the same answer for every cue: ask once.
+        conversation = scope == "conversation"
+        key = (regex, -1 if conversation else hit.source, None)
+        try:
+            return self._presence[key]
+        except KeyError:
+            pass
+        texts = self.texts.texts
+        sources = range(len(texts)) if conversation else (hit.source,)
+        found = False
+        for source in sources:
+            if regex.search(texts[source]) is not None:
+                found = True
+                break
+        self._presence[key] = found
+        return found
 
     def _search_message(self, rule: ContextRule, source: int) -> re.Match[str] | None:
         key = (rule.name, source)

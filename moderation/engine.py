@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import threading
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import reduce
@@ -169,7 +168,7 @@ class Engine:
         texts = Texts(
             [f.text for f in folded],
             [self._present(k) for k in keys],
-            lambda source, span: self._anchors_in(folded[source].text, span, keys[source]),
+            lambda source, span: self._anchors_in(folded[source].word_text, span, keys[source]),
             lambda hit: self._third_party(
                 folded[hit.source].text, hit.start, hit.end, hit.sentence
             ),
@@ -243,108 +242,82 @@ class Engine:
 
     def _fold(self, text: str) -> Folded:
         folded = self._folder.fold(text)
-        words = _words(folded.text)
+        word_text = _word_text(folded.text)
+        words = set(word_text.split())
         unseen = words - self._seen_words
         if unseen:
             self._learn(unseen)
         if not words.isdisjoint(self._stretched):
             folded = self._folder.fold(text, squeeze=True)
-            words = _words(folded.text)
+            word_text = _word_text(folded.text)
+            words = set(word_text.split())
             unseen = words - self._seen_words
             if unseen:
                 self._learn(unseen)
         folded.words = words
+        folded.word_text = word_text
         return folded
 
     def _hits(self, folded: Folded, source: int) -> tuple[list[_Found], set[str]]:
         """Cue matches, and the message's words that carry an anchor."""
         text = folded.text
+        word_text = folded.word_text
         # Set algebra runs in C: the Python loops below only see the few words that can start
         # a cue ("kill", "pills"), never every word of the message.
-        words = folded.words
-        relevant = self._relevant
-        keys = words & self._relevant_words
+        keys = folded.words & self._relevant_words
         cue_keys = keys & self._cue_words
         found: list[_Found] = []
-        if not cue_keys and not self._unanchored:
+        unanchored = self._unanchored
+        if not cue_keys and not unanchored:
             return found, keys
-        # A part also needs a word of each further group ("thoughts of" AND "hurting" AND
-        # "baby"); most candidates fail here, before any regex runs.
-        have = reduce(or_, map(self._word_bits.__getitem__, keys), 0)
-        possible: dict[int, list[str]] = {p: [] for p in self._unanchored}
-        for word in cue_keys:
-            for part_index, need in relevant[word][1]:
-                if have & need != need:
-                    continue
-                if part_index in possible:
-                    possible[part_index].append(word)
+        relevant = self._relevant
+        word_bits = self._word_bits
+        parts = self._parts
+        cues = self.cues
+        # Sentence by sentence (one C-level regex scan splits them): a match lies inside one
+        # sentence, so every word it needs is there. The sentence's own words pick the parts
+        # to run, far fewer than the whole message's would, and nothing needs placing.
+        for sentence in _sentences(text):
+            s_start, s_end = sentence
+            sentence_words = word_text[s_start:s_end].split()
+            cue_here = cue_keys.intersection(sentence_words)
+            if not cue_here and not unanchored:
+                continue
+            here = keys.intersection(sentence_words)
+            # A part also needs a word of each further group ("thoughts of" AND "hurting" AND
+            # "baby"); most candidates fail here, before any regex runs.
+            have = reduce(or_, map(word_bits.__getitem__, here), 0)
+            candidates = set(unanchored)
+            for word in cue_here:
+                for part_index, need in relevant[word][1]:
+                    if have & need == need:
+                        candidates.add(part_index)
+            for part_index in candidates:
+                i, part = parts[part_index]
+                cue = cues[i]
+                quick = part.quick
+                if quick is None:
+                    matches: Iterable[tuple[int, int]] = (
+                        m.span() for m in part.regex.finditer(text, s_start, s_end)
+                    )
                 else:
-                    possible[part_index] = [word]
-        if not possible:
-            return found, keys
-        # The message's sentences, split once (one C-level regex scan); a word's sentence is
-        # then a bisection. Words shared by several parts are placed once.
-        sentences = _sentences(text)
-        starts = [span[0] for span in sentences]
-        placed: dict[str, list[tuple[int, int]]] = {}
-        for part_index, triggers in possible.items():
-            i, part = self._parts[part_index]
-            # Run the regex only on the sentences where its words occur (str.find is C-fast;
-            # a find inside a longer word only widens the search, it never hides a match).
-            if not triggers:
-                spans = sentences
-            elif len(triggers) == 1:
-                spans = placed.get(triggers[0]) or self._place(
-                    triggers[0], text, sentences, starts, placed
-                )
-            else:
-                spans = sorted(
-                    {
-                        span
-                        for word in triggers
-                        for span in (
-                            placed.get(word) or self._place(word, text, sentences, starts, placed)
-                        )
-                    }
-                )
-            cue = self.cues[i]
-            for sentence in spans:
-                for m in part.regex.finditer(text, sentence[0], sentence[1]):
-                    start, end = m.span()
+                    matches = _word_start_spans(quick, text, s_start, s_end)
+                for start, end in matches:
                     if start == end:
                         continue
                     if cue.companions and any(
-                        c.search(text, sentence[0], sentence[1]) is None for c in cue.companions
+                        c.search(text, s_start, s_end) is None for c in cue.companions
                     ):
                         # An 'all' cue: every other pattern must match in this sentence too.
                         # The evidence is the first pattern's match, so context rules (a
                         # negation just before it) read it as they would a simple cue.
                         break
                     hit = Hit(i, start, end, sentence, False if cue.about_writer else None, source)
-                    found.append(_Found(hit, self.cues[i], folded))
+                    found.append(_Found(hit, cue, folded))
         return found, keys
 
-    @staticmethod
-    def _place(
-        word: str,
-        text: str,
-        sentences: list[tuple[int, int]],
-        starts: list[int],
-        placed: dict[str, list[tuple[int, int]]],
-    ) -> list[tuple[int, int]]:
-        """The sentences (in order) holding ``word``, remembered in ``placed``."""
-        spans: list[tuple[int, int]] = []
-        pos = text.find(word)
-        while pos != -1:
-            span = sentences[bisect_right(starts, pos) - 1]
-            spans.append(span)
-            # Further occurrences in the same sentence add nothing: look past it.
-            pos = text.find(word, max(span[1], pos + 1))
-        placed[word] = spans
-        return spans
-
-    def _anchors_in(self, text: str, span: tuple[int, int], keys: set[str]) -> int:
-        here = _words(text[span[0] : span[1]]) & keys
+    def _anchors_in(self, word_text: str, span: tuple[int, int], keys: set[str]) -> int:
+        here = keys.intersection(word_text[span[0] : span[1]].split())
         return reduce(or_, map(self._context_bits.__getitem__, here), 0)
 
     def _present(self, keys: set[str]) -> int:
@@ -404,11 +377,10 @@ def _check_text(text: object, name: str) -> None:
         raise AssessmentError(f"{name} is {len(text)} characters; the limit is {MAX_CHARS}")
 
 
-def _words(text: str) -> set[str]:
-    """The distinct words of a folded text: what ``set(_WORD_RE.findall(text))`` gives."""
-    return set(
-        text.encode("ascii", "replace").translate(_NON_WORD_TO_SPACE).decode("ascii").split()
-    )
+def _word_text(text: str) -> str:
+    """``text`` with each character that is not [a-z0-9_] replaced by a space: its
+    ``split()`` gives the words ``_WORD_RE.findall(text)`` would."""
+    return text.encode("ascii", "replace").translate(_NON_WORD_TO_SPACE).decode("ascii")
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:
@@ -425,6 +397,23 @@ def _sentences(text: str) -> list[tuple[int, int]]:
 
 def _is_word_char(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
+
+
+def _word_start_spans(
+    quick: re.Pattern[str], text: str, pos: int, end: int
+) -> list[tuple[int, int]]:
+    """The spans ``finditer`` of the part's full regex gives (see wordstart.py): matches of the
+    quick pattern that start a word. Most searches find nothing, so this is a list, not a
+    generator (cheaper to make)."""
+    spans: list[tuple[int, int]] = []
+    while (m := quick.search(text, pos, end)) is not None:
+        start = m.start()
+        if start and _is_word_char(text[start - 1]):
+            pos = start + 1
+            continue
+        pos = m.end()
+        spans.append((start, pos))
+    return spans
 
 
 def _combine(evidence: list[Evidence]) -> Assessment:

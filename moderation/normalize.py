@@ -17,9 +17,11 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 # (folded_start, folded_end, original_start, original_end), sorted by position.
 Edit = tuple[int, int, int, int]
+_FOLDED_START = itemgetter(0)
 
 
 def _build_translation() -> dict[int, str]:
@@ -129,6 +131,9 @@ class Folded:
     _edits: tuple[Edit, ...] | None = ()
     _lowered: str = ""
     words: set[str] = field(default_factory=set)  # filled in by the engine
+    # ``text`` with every character that is not [a-z0-9_] turned into a space, position for
+    # position (filled in by the engine): any span of it splits into that span's words.
+    word_text: str = ""
 
     @property
     def edits(self) -> tuple[Edit, ...]:
@@ -150,21 +155,21 @@ class Folded:
         return self._map_start(start), self._map_end(end)
 
     def _map_start(self, pos: int) -> int:
-        starts = [e[0] for e in self.edits]
-        i = bisect_right(starts, pos) - 1
+        edits = self.edits
+        i = bisect_right(edits, pos, key=_FOLDED_START) - 1
         if i < 0:
             return pos
-        _, out_end, in_start, in_end = self.edits[i]
+        _, out_end, in_start, in_end = edits[i]
         if pos < out_end:
             return in_start
         return in_end + (pos - out_end)
 
     def _map_end(self, pos: int) -> int:
-        starts = [e[0] for e in self.edits]
-        i = bisect_left(starts, pos) - 1
+        edits = self.edits
+        i = bisect_left(edits, pos, key=_FOLDED_START) - 1
         if i < 0:
             return pos
-        _, out_end, _, in_end = self.edits[i]
+        _, out_end, _, in_end = edits[i]
         if pos <= out_end:
             return in_end
         return in_end + (pos - out_end)

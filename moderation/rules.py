@@ -22,6 +22,7 @@ from typing import Any
 
 from moderation.anchors import Anchors, required_prefixes, required_sets
 from moderation.assessment import Category, RulesError, Severity
+from moderation.wordstart import quick_pattern
 
 DEFAULT_RULES_DIR = Path(__file__).with_name("rules")
 SPECIAL_FILES = ("terms.toml", "lexicon.toml", "context.toml")
@@ -72,14 +73,19 @@ class Part:
     # Further required groups of anchors: one word of each must also occur in the message
     # before the regex is worth running.
     also: tuple[Anchors, ...] = ()
+    # ``regex`` without its leading \b, so re can skip ahead (see wordstart.py); None when
+    # that is not provably the same.
+    quick: re.Pattern[str] | None = None
 
 
 def make_part(alternative: str, companion_sets: tuple[Anchors, ...] = ()) -> Part:
     pattern = rf"\b(?:{alternative})\b"
     sets = required_sets(pattern)
+    regex = re.compile(pattern)
+    quick = quick_pattern(regex)
     if not sets:
-        return Part(re.compile(pattern), None)
-    return Part(re.compile(pattern), sets[0], (*companion_sets, *sets[1:4]))
+        return Part(regex, None, quick=quick)
+    return Part(regex, sets[0], (*companion_sets, *sets[1:4]), quick)
 
 
 @dataclass(frozen=True, slots=True)
