@@ -148,6 +148,7 @@ class Engine:
         for i, message in enumerate(recent_list):
             _check_text(message, f"recent[{i}]")
 
+        self._bound_word_cache()
         folded = [self._fold(text)]
         current, current_keys = self._hits(folded[0], 0)
         if not current and not recent_list:
@@ -202,8 +203,9 @@ class Engine:
             )
         return _combine(evidence)
 
-    def _learn(self, words: set[str]) -> None:
-        """Work out, once per distinct word, which anchors it satisfies and which parts."""
+    def _bound_word_cache(self) -> None:
+        # Only between assessments: words learnt for the message being assessed must stay
+        # until it is judged, or a recent message's folding would drop them mid-way.
         if len(self._seen_words) >= WORD_CACHE_SIZE:
             self._seen_words.clear()
             self._relevant.clear()
@@ -212,6 +214,9 @@ class Engine:
             self._context_bits.clear()
             self._cue_words.clear()
             self._stretched.clear()
+
+    def _learn(self, words: set[str]) -> None:
+        """Work out, once per distinct word, which anchors it satisfies and which parts."""
         for word in words:
             found = {word[:k] for k in self._prefix_lengths if k <= len(word)} & self._prefixes
             whole = word + WORD_END

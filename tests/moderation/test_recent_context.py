@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from moderation import Severity, assess
 
 
@@ -49,3 +51,22 @@ def test_denied_veiled_intent_is_not_raised() -> None:
     """'I'm not going to do it' is not raised by pills mentioned elsewhere."""
     result = assess("i'm not going to do it", recent=("i have the pills",))
     assert result.severity is Severity.NONE
+
+
+def test_a_full_word_cache_never_breaks_an_assessment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine forgets its learnt words when its cache is full. Filling it while a recent
+    message is folded used to drop the current message's words and crash the context step
+    (KeyError, not even an AssessmentError): the message must get the same verdict as on a
+    fresh engine."""
+    from moderation import engine as engine_module
+
+    text = "i have the pills counted out on the counter"
+    recent = ("i cant do this anymore", "nobody would even notice if i was gone")
+    expected = engine_module.default_engine().assess(text, recent=recent)
+    fresh = engine_module.load_engine()
+    fresh.assess("hello everyone")  # a few words learnt: the bound below is crossed mid-way
+    monkeypatch.setattr(engine_module, "WORD_CACHE_SIZE", len(fresh._seen_words) + 3)
+    for _ in range(3):  # the bound is crossed inside, then at the start of, an assessment
+        got = fresh.assess(text, recent=recent)
+        assert got == expected
+        assert got.severity == Severity.IMMINENT
