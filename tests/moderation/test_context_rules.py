@@ -261,3 +261,16 @@ def test_unnamed_resolve_and_veiled_goodbye_are_not_dismissed(
 def test_die_for_real_is_not_the_idiom_to_die_for(text: str, expected: Severity) -> None:
     """'to die for' (delicious, devoted) is figurative; 'want to die for real' is the opposite."""
     assert severity_of(text) is expected
+
+
+def test_hyperbole_about_a_named_adult_is_not_about_the_baby() -> None:
+    """'I could strangle her' after naming a sister-in-law is venting (the baby's face is only
+    what she posted); with the baby itself named in between it stays an alert, since then
+    'her' may be the baby."""
+    vent = (
+        "my sil posted the baby's face on facebook after i asked her not to, "
+        "i could strangle her honestly"
+    )
+    assert assess(vent).severity <= Severity.LOW
+    risky = "my mom keeps telling me the baby is spoiled, i could strangle her"
+    assert assess(risky).severity >= Severity.HIGH
