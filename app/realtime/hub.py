@@ -17,8 +17,10 @@ import contextlib
 import itertools
 import json
 import logging
+import types
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any
 
 from app.realtime import closecodes
 from app.realtime.broker import Broker, BrokerLost
@@ -40,10 +42,13 @@ _conn_ids = itertools.count(1)
 
 
 class Connection:
-    """One socket in one room. Frames wait in a bounded outbox; a writer task exists only
-    while there is something to write, so an idle socket costs no task and no queue (at
-    thousands of idle sockets that is most of a connection's memory: docs/performance.md).
-    Until `attach`, frames just accumulate (the hub's tests read them with `take`)."""
+    """One socket in one room. A frame is written at once when nothing is pending and the
+    socket takes it without waiting (the common case: a task per delivery cost more CPU than
+    the write itself). Otherwise frames wait in a bounded outbox and a writer task drains
+    it; that task exists only while there is something to write, so an idle socket costs no
+    task and no queue (at thousands of idle sockets that is most of a connection's memory:
+    docs/performance.md). Until `attach`, frames just accumulate (the hub's tests read them
+    with `take`)."""
 
     __slots__ = (
         "_buffer",
@@ -100,7 +105,7 @@ class Connection:
             else:
                 self._buffer.append(env)
             return
-        if not self.visible(env):
+        if env.audience != "*" and not self.visible(env):
             return
         if env.seq:
             if env.seq <= self.last_seq:
@@ -155,6 +160,9 @@ class Connection:
 
     def _put(self, frame: str) -> None:
         if self._outbox is None:
+            if self._writer is None and self._send is not None:
+                self._send_now(frame)
+                return
             self._outbox = deque()
         elif len(self._outbox) >= self.queue_size:
             self.close(closecodes.RESUME, "too slow: reconnect and resume")
@@ -162,12 +170,30 @@ class Connection:
         self._outbox.append(frame)
         self._wake()
 
+    def _send_now(self, frame: str) -> None:
+        """Run the send coroutine by hand up to its first suspension, as Python 3.12's eager
+        tasks do. uvicorn's send suspends only while the transport's buffer is over its high
+        water mark, so it almost always completes here; if it does suspend, a writer task
+        finishes it, and later frames queue behind it in the outbox."""
+        assert self._send is not None
+        coro = self._send(frame)
+        try:
+            waiting = coro.send(None)
+        except StopIteration:
+            return
+        except Exception:
+            self._send = None  # the socket is gone; its receiver sees the disconnect
+            return
+        self._writer = asyncio.create_task(self._write(_resume(coro, waiting)))
+
     def _wake(self) -> None:
         if self._writer is None and self._send is not None:
             self._writer = asyncio.create_task(self._write())
 
-    async def _write(self) -> None:
+    async def _write(self, pending: Awaitable[None] | None = None) -> None:
         try:
+            if pending is not None:
+                await pending
             while self._send is not None:
                 outbox = self._outbox
                 if outbox:
@@ -184,6 +210,27 @@ class Connection:
         finally:
             if self._writer is asyncio.current_task():
                 self._writer = None
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, None], waiting: Any) -> Generator[Any, Any, None]:
+    """Finish a coroutine that was stepped by hand and suspended yielding `waiting` (the
+    future it awaits): hand that future to the running task, then delegate as `await`
+    would. Cancelling the task cancels the coroutine."""
+    try:
+        while True:
+            try:
+                sent = yield waiting
+            except GeneratorExit:
+                raise
+            except BaseException as exc:
+                waiting = coro.throw(exc)
+            else:
+                waiting = coro.send(sent)
+    except StopIteration:
+        return
+    finally:
+        coro.close()
 
 
 class _RoomChannel:
