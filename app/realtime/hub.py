@@ -54,6 +54,8 @@ class Connection:
         "_buffer",
         "_close",
         "_outbox",
+        "_replay",
+        "_replaying",
         "_send",
         "_syncing",
         "_writer",
@@ -83,6 +85,10 @@ class Connection:
         self._syncing = True
         self._buffer: list[Envelope] | None = None  # live envelopes that arrive during sync
         self._outbox: deque[str] | None = None  # None while empty: a deque costs ~600 bytes
+        # Backlog frames at the head of the outbox. They were read from the database, so they
+        # are bounded already; only frames queued behind them count against queue_size.
+        self._replay = 0
+        self._replaying = False
         self._send: SendFrame | None = None
         self._close: CloseSocket | None = None
         self._writer: asyncio.Task[None] | None = None
@@ -123,8 +129,12 @@ class Connection:
     ) -> None:
         """Send what was missed, then what arrived meanwhile, each message exactly once."""
         self._syncing = False
-        for env in backlog:
-            self.deliver(env)
+        self._replaying = True
+        try:
+            for env in backlog:
+                self.deliver(env)
+        finally:
+            self._replaying = False
         if caught_up is not None:
             self.send_direct(caught_up(self.last_seq))
         buffered, self._buffer = self._buffer or [], None
@@ -137,6 +147,7 @@ class Connection:
         self.close_code, self.close_reason = code, reason
         # Drop what is queued: the client will resume from its last seen id anyway.
         self._outbox = None
+        self._replay = 0
         self._wake()
 
     def attach(self, send: SendFrame, close: CloseSocket) -> None:
@@ -156,6 +167,7 @@ class Connection:
     def take(self) -> list[str]:
         """Remove and return the queued frames (for a connection that is not attached)."""
         frames, self._outbox = list(self._outbox or ()), None
+        self._replay = 0
         return frames
 
     def _put(self, frame: str) -> None:
@@ -164,7 +176,9 @@ class Connection:
                 self._send_now(frame)
                 return
             self._outbox = deque()
-        elif len(self._outbox) >= self.queue_size:
+        if self._replaying:
+            self._replay += 1
+        elif len(self._outbox) - self._replay >= self.queue_size:
             self.close(closecodes.RESUME, "too slow: reconnect and resume")
             return
         self._outbox.append(frame)
@@ -197,6 +211,8 @@ class Connection:
             while self._send is not None:
                 outbox = self._outbox
                 if outbox:
+                    if self._replay:
+                        self._replay -= 1
                     await self._send(outbox.popleft())
                     continue
                 self._outbox = None
@@ -207,6 +223,7 @@ class Connection:
         except Exception:
             self._send = None  # the socket is gone; its receiver sees the disconnect
             self._outbox = None
+            self._replay = 0
         finally:
             if self._writer is asyncio.current_task():
                 self._writer = None
