@@ -17,8 +17,10 @@ import contextlib
 import itertools
 import json
 import logging
+import types
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any
 
 from app.realtime import closecodes
 from app.realtime.broker import Broker, BrokerLost
@@ -40,15 +42,20 @@ _conn_ids = itertools.count(1)
 
 
 class Connection:
-    """One socket in one room. Frames wait in a bounded outbox; a writer task exists only
-    while there is something to write, so an idle socket costs no task and no queue (at
-    thousands of idle sockets that is most of a connection's memory: docs/performance.md).
-    Until `attach`, frames just accumulate (the hub's tests read them with `take`)."""
+    """One socket in one room. A frame is written at once when nothing is pending and the
+    socket takes it without waiting (the common case: a task per delivery cost more CPU than
+    the write itself). Otherwise frames wait in a bounded outbox and a writer task drains
+    it; that task exists only while there is something to write, so an idle socket costs no
+    task and no queue (at thousands of idle sockets that is most of a connection's memory:
+    docs/performance.md). Until `attach`, frames just accumulate (the hub's tests read them
+    with `take`)."""
 
     __slots__ = (
         "_buffer",
         "_close",
         "_outbox",
+        "_replay",
+        "_replaying",
         "_send",
         "_syncing",
         "_writer",
@@ -78,6 +85,10 @@ class Connection:
         self._syncing = True
         self._buffer: list[Envelope] | None = None  # live envelopes that arrive during sync
         self._outbox: deque[str] | None = None  # None while empty: a deque costs ~600 bytes
+        # Backlog frames at the head of the outbox. They were read from the database, so they
+        # are bounded already; only frames queued behind them count against queue_size.
+        self._replay = 0
+        self._replaying = False
         self._send: SendFrame | None = None
         self._close: CloseSocket | None = None
         self._writer: asyncio.Task[None] | None = None
@@ -100,7 +111,7 @@ class Connection:
             else:
                 self._buffer.append(env)
             return
-        if not self.visible(env):
+        if env.audience != "*" and not self.visible(env):
             return
         if env.seq:
             if env.seq <= self.last_seq:
@@ -118,8 +129,12 @@ class Connection:
     ) -> None:
         """Send what was missed, then what arrived meanwhile, each message exactly once."""
         self._syncing = False
-        for env in backlog:
-            self.deliver(env)
+        self._replaying = True
+        try:
+            for env in backlog:
+                self.deliver(env)
+        finally:
+            self._replaying = False
         if caught_up is not None:
             self.send_direct(caught_up(self.last_seq))
         buffered, self._buffer = self._buffer or [], None
@@ -132,6 +147,7 @@ class Connection:
         self.close_code, self.close_reason = code, reason
         # Drop what is queued: the client will resume from its last seen id anyway.
         self._outbox = None
+        self._replay = 0
         self._wake()
 
     def attach(self, send: SendFrame, close: CloseSocket) -> None:
@@ -151,26 +167,52 @@ class Connection:
     def take(self) -> list[str]:
         """Remove and return the queued frames (for a connection that is not attached)."""
         frames, self._outbox = list(self._outbox or ()), None
+        self._replay = 0
         return frames
 
     def _put(self, frame: str) -> None:
         if self._outbox is None:
+            if self._writer is None and self._send is not None:
+                self._send_now(frame)
+                return
             self._outbox = deque()
-        elif len(self._outbox) >= self.queue_size:
+        if self._replaying:
+            self._replay += 1
+        elif len(self._outbox) - self._replay >= self.queue_size:
             self.close(closecodes.RESUME, "too slow: reconnect and resume")
             return
         self._outbox.append(frame)
         self._wake()
 
+    def _send_now(self, frame: str) -> None:
+        """Run the send coroutine by hand up to its first suspension, as Python 3.12's eager
+        tasks do. uvicorn's send suspends only while the transport's buffer is over its high
+        water mark, so it almost always completes here; if it does suspend, a writer task
+        finishes it, and later frames queue behind it in the outbox."""
+        assert self._send is not None
+        coro = self._send(frame)
+        try:
+            waiting = coro.send(None)
+        except StopIteration:
+            return
+        except Exception:
+            self._send = None  # the socket is gone; its receiver sees the disconnect
+            return
+        self._writer = asyncio.create_task(self._write(_resume(coro, waiting)))
+
     def _wake(self) -> None:
         if self._writer is None and self._send is not None:
             self._writer = asyncio.create_task(self._write())
 
-    async def _write(self) -> None:
+    async def _write(self, pending: Awaitable[None] | None = None) -> None:
         try:
+            if pending is not None:
+                await pending
             while self._send is not None:
                 outbox = self._outbox
                 if outbox:
+                    if self._replay:
+                        self._replay -= 1
                     await self._send(outbox.popleft())
                     continue
                 self._outbox = None
@@ -181,9 +223,31 @@ class Connection:
         except Exception:
             self._send = None  # the socket is gone; its receiver sees the disconnect
             self._outbox = None
+            self._replay = 0
         finally:
             if self._writer is asyncio.current_task():
                 self._writer = None
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, None], waiting: Any) -> Generator[Any, Any, None]:
+    """Finish a coroutine that was stepped by hand and suspended yielding `waiting` (the
+    future it awaits): hand that future to the running task, then delegate as `await`
+    would. Cancelling the task cancels the coroutine."""
+    try:
+        while True:
+            try:
+                sent = yield waiting
+            except GeneratorExit:
+                raise
+            except BaseException as exc:
+                waiting = coro.throw(exc)
+            else:
+                waiting = coro.send(sent)
+    except StopIteration:
+        return
+    finally:
+        coro.close()
 
 
 class _RoomChannel:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -44,7 +45,13 @@ def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin_immediate(conn: Any) -> None:
         # Take the write lock up front so two processes never deadlock upgrading a read lock.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        raw = conn.connection.driver_connection
+        if isinstance(raw, sqlite3.Connection):
+            # The writer thread's engine: straight on the driver, once per batch of sends
+            # (SQLAlchemy's execution context cost more than the statement).
+            raw.execute("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -85,11 +92,12 @@ def sqlite_writer_engine(url: str) -> Engine | None:
     sync_url = url.replace("sqlite+aiosqlite:", "sqlite:", 1)
     if ":memory:" in sync_url or sync_url.rstrip("/") in ("sqlite:", "sqlite:/", "sqlite://"):
         return None
-    # Only the writer thread uses it; check_same_thread=False lets dispose() run elsewhere.
+    # Only the writer thread uses it, keeping its one connection open; check_same_thread=False
+    # lets dispose() run elsewhere, and the overflow connection serves anyone else (tests).
     engine = create_engine(
         sync_url,
         pool_size=1,
-        max_overflow=0,
+        max_overflow=1,
         connect_args={"check_same_thread": False},
     )
     _sqlite_setup(engine)

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 T = TypeVar("T")
 
@@ -43,6 +43,9 @@ class SqliteWriter:
         self._lock = threading.Lock()
         self._queue: list[_Unit] = []
         self._draining = False
+        # Kept open between batches (only the writer thread touches it): checking a connection
+        # out of the pool and back in cost as much CPU as a one-message batch's SQL.
+        self._conn: Connection | None = None
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(connection, *args)` in the next batch; its return value once that commits."""
@@ -56,8 +59,20 @@ class SqliteWriter:
         return await unit.future  # type: ignore[no-any-return]
 
     async def aclose(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._engine.dispose)
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._dispose)
         self._thread.shutdown(wait=False)
+
+    def _dispose(self) -> None:
+        self._drop_connection()
+        self._engine.dispose()
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:
+                conn.invalidate()
 
     def _drain(self) -> None:
         while True:
@@ -70,7 +85,10 @@ class SqliteWriter:
 
     def _write(self, batch: list[_Unit]) -> None:
         try:
-            with self._engine.begin() as conn:
+            if self._conn is None:
+                self._conn = self._engine.connect()
+            conn = self._conn
+            with conn.begin():
                 if len(batch) == 1:
                     unit = batch[0]
                     unit.value, unit.ok = unit.fn(conn, *unit.args), True
@@ -88,6 +106,7 @@ class SqliteWriter:
                             unit.value = exc
                         raw.execute("RELEASE unit")
         except Exception as exc:  # BEGIN, a lone unit, or COMMIT failed: nothing is stored
+            self._drop_connection()  # the next batch starts on a fresh one, whatever broke
             for unit in batch:
                 unit.ok, unit.value = False, exc
         by_loop: dict[asyncio.AbstractEventLoop, list[_Unit]] = {}

@@ -166,3 +166,24 @@ async def test_lost_broker_tells_sockets_to_resume_and_the_room_listens_again() 
     await _settle()
     assert _drain(again) == ['{"seq":1}', '{"seq":2}', '{"seq":3}']
     await hub.aclose()
+
+
+async def test_resume_after_missing_more_than_a_queue_gets_every_message() -> None:
+    """A member back after missing more messages than a socket may queue gets all of them
+    rather than a RESUME close (which would repeat at every reconnect, since nothing was
+    sent); live frames behind that backlog are still bounded by the queue."""
+    hub, broker, store = await _hub()
+    conn = _conn(1, queue=3)
+    await hub.join(conn)
+    conn.finish_sync([store.commit(seq) for seq in range(1, 11)])
+    assert conn.close_code is None
+    for seq in (11, 12):  # live, queued behind the backlog: within the queue
+        await broker.publish(room_channel(ROOM), store.commit(seq).encode())
+        await _settle()
+    assert conn.close_code is None
+    assert _drain(conn) == [f'{{"seq":{seq}}}' for seq in range(1, 13)]
+    for seq in range(13, 17):  # nobody reads: the live frames overflow the queue
+        await broker.publish(room_channel(ROOM), store.commit(seq).encode())
+        await _settle()
+    assert conn.close_code == closecodes.RESUME
+    await hub.aclose()
