@@ -130,17 +130,22 @@ async def resolve(svc: Services, token: str | None, *, touch: bool = True) -> Si
         session = await store.session_by_token_hash(s, token_hash(token))
         if session is None or session.revoked_at is not None:
             raise NotAuthenticated()
-        if now - session.created_at > timedelta(
+        ended = now - session.created_at > timedelta(
             hours=cfg.session_max_hours
-        ) or now - session.last_seen_at > timedelta(minutes=cfg.session_idle_minutes):
+        ) or now - session.last_seen_at > timedelta(minutes=cfg.session_idle_minutes)
+        if ended:
+            # Revoke, then refuse after the commit: raising in here would roll the revocation
+            # back, and a later, longer limit would bring the session back to life.
             await store.revoke_session(s, session.id, now)  # type: ignore[arg-type]
-            raise NotAuthenticated("Your session has ended. Please sign in again.")
-        user = await store.user_by_id(s, session.user_id)
-        if user is None or not user.is_active:
-            raise NotAuthenticated()
-        if touch and (now - session.last_seen_at).total_seconds() > SESSION_TOUCH_SECS:
-            await store.touch_session(s, session.id, now)  # type: ignore[arg-type]
-            session.last_seen_at = now
+        else:
+            user = await store.user_by_id(s, session.user_id)
+            if user is None or not user.is_active:
+                raise NotAuthenticated()
+            if touch and (now - session.last_seen_at).total_seconds() > SESSION_TOUCH_SECS:
+                await store.touch_session(s, session.id, now)  # type: ignore[arg-type]
+                session.last_seen_at = now
+    if ended:
+        raise NotAuthenticated("Your session has ended. Please sign in again.")
     return SignedIn(user, session)
 
 

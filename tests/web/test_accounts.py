@@ -118,6 +118,20 @@ def test_idle_session_ends_after_30_minutes(
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
 
 
+def test_an_ended_session_stays_ended_when_the_limits_are_raised(
+    timed_client: TestClient, world: World, clock: FakeClock
+) -> None:
+    """A session that timed out is revoked, not only refused: raising the idle limit later
+    (an admin changing settings and restarting) does not bring it back to life."""
+    h = {"cookie": world.amara.cookie}
+    clock.advance(minutes=31)
+    assert timed_client.get("/groups", headers=h, follow_redirects=False).status_code == 303
+    longer = world.settings.model_copy(update={"session_idle_minutes": 120})
+    with TestClient(create_app(longer, clock=clock), base_url=ORIGIN) as restarted:
+        r = restarted.get("/groups", headers=h, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
 def test_session_ends_after_12_hours_however_active(
     timed_client: TestClient, world: World, clock: FakeClock
 ) -> None:
