@@ -228,3 +228,31 @@ def test_grief_with_breathlessness_is_reviewed_but_chest_pain_still_alerts() -> 
     assert grief.severity is Severity.MODERATE
     chest = assess("the pain in my chest is unbearable and i cant breathe")
     assert chest.severity >= Severity.HIGH
+
+
+def test_a_laugh_softens_a_death_wish_to_a_check_in_but_never_dismisses_it() -> None:
+    """Decision 5: 'lol' makes it a facilitator check-in; 'fr' undoes the softening."""
+    assert assess("i wanna die lol").severity is Severity.LOW
+    assert assess("i wanna die lol fr").severity is Severity.HIGH
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my sister is bleeding through pads every hour and just passed out",
+        "my friend is 5 days after her c section and cant breathe, ambulance is coming",
+    ],
+)
+def test_someone_elses_emergency_now_reaches_the_facilitator(text: str) -> None:
+    """Decision 6: another person's emergency happening now is a check-in, not nothing."""
+    result = assess(text)
+    assert result.severity is Severity.LOW
+    assert Category.MEDICAL in result.categories
+
+
+def test_someone_elses_warning_sign_without_an_emergency_stays_none() -> None:
+    """Decision 6: a baby's fever or a relative's past seizure is not this member's risk."""
+    assert assess("baby has a fever of 101").severity is Severity.NONE
+    assert assess("my aunt had a seizure after her baby was born, she was fine after").severity is (
+        Severity.NONE
+    )
