@@ -27,7 +27,7 @@ from moderation.context import (
     load_context,
     source_label,
 )
-from moderation.normalize import Folded, Folder, has_stretch
+from moderation.normalize import SPELLING_KEY_RE, Folded, Folder, has_stretch
 from moderation.rules import (
     DEFAULT_RULES_DIR,
     Cue,
@@ -483,6 +483,17 @@ def load_engine(directory: str | Path | None = None) -> Engine:
         raise RulesError("lexicon.toml: 'words' must be a list of strings")
     if not isinstance(emoji, dict) or not all(isinstance(v, str) for v in emoji.values()):
         raise RulesError("lexicon.toml: [emoji] must map each emoji to a word")
+    spellings = lexicon.get("spellings", {})
+    if not isinstance(spellings, dict):
+        raise RulesError("lexicon.toml: [spellings] must map each chat spelling to its words")
+    for key, value in spellings.items():
+        if not isinstance(value, str) or not value or value != value.lower():
+            raise RulesError(f"lexicon.toml: [spellings] {key!r}: the words must be lowercase text")
+        if not key or key != key.lower() or not SPELLING_KEY_RE.fullmatch(key):
+            raise RulesError(
+                f"lexicon.toml: [spellings] {key!r}: a spelling is one lowercase chat word "
+                "(letters, digits or '/')"
+            )
     context = load_context(root / "context.toml", terms)
     cues: list[Cue] = []
     files = cue_files(root)
@@ -491,7 +502,7 @@ def load_engine(directory: str | Path | None = None) -> Engine:
     for path in files:
         cues.extend(load_cues(path, terms))
     check_unique(((c.id, c.source) for c in cues), "cue")
-    return Engine(cues, context, Folder(words, emoji))
+    return Engine(cues, context, Folder(words, emoji, spellings))
 
 
 _default: Engine | None = None

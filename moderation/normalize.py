@@ -2,7 +2,8 @@
 
 The folded text is lowercase, without accents or apostrophes ("I'm" -> "im", "suicidé" ->
 "suicide"), with emoji spelled as ``e_<name>`` words, and with obfuscated or stretched words
-restored when they spell a word of the lexicon ("s*icide", "k!ll", "su1c1de", "diiieee").
+restored when they spell a word of the lexicon ("s*icide", "k!ll", "su1c1de", "diiieee"), and
+chat spellings written out ("abt" -> "about", "thinkin" -> "thinking", "w/o" -> "without").
 
 Speed matters (this runs on every chat message), so the common case is a couple of C-level
 string operations; the per-token work only runs when a cheap regex says there is something to fix.
@@ -71,6 +72,11 @@ _LEET: dict[str, str] = {
     "*": "[a-z]{1,2}",
     "#": "[a-z]{1,2}",
 }
+# A chat spelling is one of these words, and is replaced only as a whole word.
+SPELLING_KEY_RE = re.compile(r"[a-z0-9/]+")
+# Punctuation that ends a word for the cheap "any chat spelling here?" check ("nite." -> "nite");
+# not "/", which is part of "w/o".
+_WORD_SPLIT = str.maketrans({c: " " for c in ".,!?;:()[]{}\"'-~*_"})
 _RUN_RE = re.compile(r"(.)\1{2,}")
 _TRIPLE_RE = re.compile(r"([a-z])\1\1")
 _CACHE_SIZE = 4096
@@ -178,7 +184,18 @@ class Folded:
 class Folder:
     """Folds text using a lexicon (words to restore) and an emoji table (emoji -> word)."""
 
-    def __init__(self, words: Iterable[str], emoji: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        words: Iterable[str],
+        emoji: Mapping[str, str],
+        spellings: Mapping[str, str] | None = None,
+    ) -> None:
+        self._spellings = dict(spellings or {})
+        self._spelling_keys = frozenset(self._spellings)
+        alternatives = "|".join(re.escape(k) for k in sorted(self._spellings, key=len, reverse=True))
+        self._spelling_re = (
+            re.compile(rf"(?<![\w/])(?:{alternatives})(?![\w/])") if alternatives else None
+        )
         self._words = tuple(sorted(set(words), key=len))
         self._word_set = frozenset(self._words)
         self._emoji = {k: f" e_{v} " for k, v in emoji.items()}
@@ -220,6 +237,15 @@ class Folder:
             special = bool(seen_special)
         hints = _hints(lowered, ascii_only, squeeze)
         fixes = self._token_fixes(lowered, hints) if hints else []
+        if self._spelling_re is not None and not self._spelling_keys.isdisjoint(
+            lowered.translate(_WORD_SPLIT).split()
+        ):
+            # Only messages with a chat spelling pay for the regex (split and a set test are C).
+            spellings = self._spellings
+            fixes.extend(
+                (m.start(), m.end(), spellings[m.group()])
+                for m in self._spelling_re.finditer(lowered)
+            )
         if not fixes and not special:
             # The fast path ("3am" needs no fix, accents are already folded): at most
             # apostrophes to drop, mapped back only if a span is ever asked for.

@@ -89,3 +89,27 @@ def test_accents_fold_and_map_back() -> None:
 def test_cue_glued_to_emoji_or_non_ascii_punctuation_is_found(text: str) -> None:
     """The engine's word lookup treats any non-ASCII character as a separator, as the rules do."""
     assert severity_of(text) >= Severity.HIGH
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ngl been thinkin abt unaliving a lot lately", Severity.HIGH),
+        ("soakin a pad every 30 mins and feel rly dizzy", Severity.IMMINENT),
+        ("everyone'd be fine w/o me tbh", Severity.HIGH),
+        ("had 6 glasses of wine and now im alone w the baby lol oops", Severity.HIGH),
+    ],
+)
+def test_chat_spellings_are_read_as_words(text: str, expected: Severity) -> None:
+    """'thinkin abt', 'rly', 'w/o', 'w the baby' reach the rules written out."""
+    assert assess(text).severity is expected
+
+
+def test_chat_spellings_are_whole_words_and_map_back() -> None:
+    """Only a whole chat word is written out ('u' but not the 'u' of 'sun'), and evidence
+    still highlights what the member wrote."""
+    folded = default_engine().fold("r/NewParents: u ok? sun is out w/o clouds")
+    assert folded.text == "r/newparents: you ok? sun is out without clouds"
+    text = "soakin a pad every 30 mins"
+    (evidence,) = [e for e in assess(text).evidence if e.cue == "medical.heavy_bleeding"]
+    assert text[evidence.start : evidence.end] == "soakin a pad every 30 mins"

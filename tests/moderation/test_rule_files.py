@@ -169,3 +169,10 @@ def test_space_question_mark_is_an_optional_separator() -> None:
     engine = default_engine()
     for text in ("i want to selfharm again", "i want to self harm again", "i want to self-harm"):
         assert engine.assess(text).severity >= Severity.HIGH, text
+
+
+def test_bad_chat_spelling_names_the_file_and_the_entry(rules_copy: Path) -> None:
+    """A spelling that is not one lowercase word would never match: refused at load."""
+    _replace(rules_copy / "lexicon.toml", 'abt = "about"', '"a bt" = "about"')
+    with pytest.raises(RulesError, match=r"lexicon\.toml: \[spellings\] 'a bt'"):
+        load_engine(rules_copy)
