@@ -192,7 +192,9 @@ class Folder:
     ) -> None:
         self._spellings = dict(spellings or {})
         self._spelling_keys = frozenset(self._spellings)
-        alternatives = "|".join(re.escape(k) for k in sorted(self._spellings, key=len, reverse=True))
+        alternatives = "|".join(
+            re.escape(k) for k in sorted(self._spellings, key=len, reverse=True)
+        )
         self._spelling_re = (
             re.compile(rf"(?<![\w/])(?:{alternatives})(?![\w/])") if alternatives else None
         )
