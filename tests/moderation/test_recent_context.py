@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from moderation import Severity, assess
+from moderation import Category, Severity, assess
 
 
 def severity_of(text: str, recent: tuple[str, ...] = ()) -> Severity:
@@ -70,3 +70,26 @@ def test_a_full_word_cache_never_breaks_an_assessment(monkeypatch: pytest.Monkey
         got = fresh.assess(text, recent=recent)
         assert got == expected
         assert got.severity == Severity.IMMINENT
+
+
+def test_faintness_after_bleeding_in_an_earlier_message_is_an_emergency() -> None:
+    """Heavy bleeding, then 'now I feel really faint': the collapse rule reads the
+    conversation, so the earlier bleeding becomes imminent (a haemorrhage emergency)."""
+    result = assess("now i feel really faint", recent=["bleeding a lot since this morning"])
+    assert result.severity is Severity.IMMINENT
+    assert Category.MEDICAL in result.categories
+
+
+def test_a_plan_after_despair_is_an_emergency_but_a_plan_for_help_is_not() -> None:
+    """'Everything feels pointless' then 'I have everything ready' is a plan; a plan to get
+    help or a plan with an everyday object is not."""
+    raised = assess(
+        "saturday. i have everything ready", recent=["everything feels pointless lately"]
+    )
+    assert raised.severity is Severity.IMMINENT
+    assert Category.SUICIDE in raised.categories
+    assert assess("i cant do this anymore. i have a plan").severity is Severity.IMMINENT
+    helped = assess("im at my breaking point, i have a plan to get more help from my mom")
+    assert helped.severity is Severity.MODERATE
+    party = assess("i have everything ready, cant wait", recent=["we have a bbq saturday"])
+    assert party.severity is Severity.NONE
