@@ -47,10 +47,14 @@ class Report:
     name: str
     outcomes: list[Outcome] = field(default_factory=list)
 
-    def _share(self, population: list[Outcome], hit: Severity) -> tuple[float, int, int]:
+    def _share(
+        self, population: list[Outcome], hit: Severity, empty: float = 1.0
+    ) -> tuple[float, int, int]:
+        # ``empty`` is the rate of a set with nothing to measure: a perfect score, which for a
+        # false-alarm rate is 0 (a file with no benign messages raised no false alarms).
         total = len(population)
         good = sum(1 for o in population if o.got >= hit)
-        return (good / total if total else 1.0), good, total
+        return (good / total if total else empty), good, total
 
     @property
     def escalation(self) -> list[Outcome]:
@@ -68,7 +72,7 @@ class Report:
         return self._share(self.escalation, Severity.HIGH)
 
     def false_escalation(self) -> tuple[float, int, int]:
-        return self._share(self.benign, Severity.HIGH)
+        return self._share(self.benign, Severity.HIGH, empty=0.0)
 
     def review_recall(self) -> tuple[float, int, int]:
         return self._share(self.review, Severity.MODERATE)

@@ -104,3 +104,14 @@ def test_broken_rules_directory_is_a_clear_error(tmp_path: Path) -> None:
     result = run("--rules", str(tmp_path / "missing"), "assess", stdin="")
     assert result.returncode == 2
     assert "not a directory" in result.stderr
+
+
+def test_a_file_without_benign_messages_reports_no_false_alarms(tmp_path: Path) -> None:
+    """A set of risky messages only (a held-out batch, a Spanish subset) has nothing to raise
+    a false alarm on: its false escalation is 0, not 1."""
+    labelled = tmp_path / "risky.jsonl"
+    row = {"id": "r1", "text": "i want to die", "severity": "high", "accept": ["high"]}
+    labelled.write_text(json.dumps({**row, "categories": ["suicide"]}) + "\n", encoding="utf-8")
+    result = run("eval", str(labelled))
+    assert result.returncode == 0, result.stderr
+    assert "false escalation    0.000  (0/0)" in result.stdout
