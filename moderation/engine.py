@@ -10,7 +10,7 @@ from functools import reduce
 from operator import or_
 from pathlib import Path
 
-from moderation.anchors import WORD_END, Anchors
+from moderation.anchors import WORD_END, Anchors, expected_frequency
 from moderation.assessment import (
     RISK_CATEGORIES,
     Assessment,
@@ -80,15 +80,23 @@ class Engine:
         by_anchor: dict[str, list[int]] = {}
         unanchored: list[int] = []
         universe: set[str] = set()
+        # The groups a part needs, the one it is indexed by first.
+        self._groups: list[tuple[Anchors, ...]] = []
         for i, cue in enumerate(self.cues):
             for part in cue.parts:
                 index = len(self._parts)
                 self._parts.append((i, part))
                 if part.anchors is None:
                     unanchored.append(index)
+                    self._groups.append(())
                     continue
                 universe.update(part.anchors, *part.also)
-                for anchor in part.anchors:
+                # A part is a candidate when a word of every group it needs is in the
+                # sentence, whichever group indexes it; indexing it by the group least
+                # likely to occur means fewer parts are looked at and turned down.
+                groups = sorted((part.anchors, *part.also), key=expected_frequency)
+                self._groups.append(tuple(groups))
+                for anchor in groups[0]:
                     by_anchor.setdefault(anchor, []).append(index)
         self._unanchored = tuple(unanchored)
         universe.update(context.anchor_bits)
@@ -105,9 +113,9 @@ class Engine:
         group_bits: dict[Anchors, int] = {}
         self._part_need: list[int] = []
         self._anchor_bits: dict[str, int] = {}
-        for _, part in self._parts:
+        for groups in self._groups:
             need = 0
-            for group in part.also:
+            for group in groups[1:]:
                 bit = group_bits.setdefault(group, 1 << len(group_bits))
                 need |= bit
                 for anchor in group:
