@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from app.attendance_writes import IntervalWrites
 from app.clock import Clock
 from app.ratelimits import RateLimits
 from app.realtime.broker import Broker
@@ -27,6 +28,8 @@ class Services:
     outbox_written: Callable[[], None] = lambda: None
     # Staff roster frames, at most one per room per coalescing window (see attendance).
     rosters: Coalescer = field(default_factory=Coalescer)
+    # Joins and leaves of group rooms, written in batches (see attendance).
+    intervals: IntervalWrites = field(default_factory=IntervalWrites)
 
 
 def offline_services(settings: Settings) -> Services:
