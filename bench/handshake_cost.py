@@ -70,6 +70,7 @@ class Counts(collections.Counter[str]):
         if direct is None:
             return
         run, take = direct.run, direct._take
+        logged: set[int] = set()
 
         async def counted_run(fn: Any, *args: Any) -> Any:
             if _counted_task():
@@ -78,9 +79,9 @@ class Counts(collections.Counter[str]):
 
         async def logged_take() -> Any:
             conn = await take()
-            if not getattr(conn, "_bench_logged", False):
+            if id(conn) not in logged:
                 conn.add_query_logger(lambda _record: self.update(["asyncpg statements"]))
-                conn._bench_logged = True
+                logged.add(id(conn))
             return conn
 
         direct.run, direct._take = counted_run, logged_take
