@@ -20,6 +20,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -64,10 +65,10 @@ async def admit(svc: Services, token: str | None, room_id: int) -> Admitted:
         raise NotAuthenticated()
     now = svc.clock.now()
     secs = svc.settings.handshake_db_seconds
+    ask = store.AdmissionAsk(accounts.token_hash(token), room_id)
     async with _busy_if_failing():
-        row = await svc.db.read(
-            store.admission, accounts.token_hash(token), room_id, secs, wait_secs=secs
-        )
+        async with asyncio.timeout(secs):
+            row = await svc.handshake_reads.admissions.ask(ask, partial(_admissions, svc))
         if row is None or row.revoked_at is not None:
             raise NotAuthenticated()
         if accounts.session_ended(svc.settings, row.created_at, row.last_seen_at, now):
@@ -106,6 +107,18 @@ async def admit(svc: Services, token: str | None, room_id: int) -> Admitted:
     return Admitted(seat, row.room_last_seq or 0, accounts.session_expires_at(svc, row.created_at))
 
 
+async def _admissions(
+    svc: Services, asks: list[store.AdmissionAsk]
+) -> list[store.Admission | None]:
+    secs = svc.settings.handshake_db_seconds
+    return await svc.db.read(store.admissions, asks, secs, wait_secs=secs)
+
+
+async def _catch_ups(svc: Services, asks: list[store.CatchUpAsk]) -> list[store.CatchUp]:
+    secs = svc.settings.handshake_db_seconds
+    return await svc.db.read(store.catch_ups, asks, messages.BACKLOG_PAGE, secs, wait_secs=secs)
+
+
 _touched: set[tuple[int, datetime]] = set()  # (session id, the last_seen_at it replaced)
 
 
@@ -131,21 +144,12 @@ class Caught:
 async def catch_up(svc: Services, seat: Seat, after_seq: int) -> Caught:
     """What she missed after after_seq, and the room's state for her; or ServerBusy."""
     now = svc.clock.now()
-    group_room = seat.room_kind == "group"
-    secs = svc.settings.handshake_db_seconds
+    ask = store.CatchUpAsk(
+        seat.room_id, seat.group_id, seat.user_id, after_seq, now, seat.room_kind == "group"
+    )
     async with _busy_if_failing():
-        found = await svc.db.read(
-            store.catch_up,
-            seat.room_id,
-            seat.group_id,
-            seat.user_id,
-            after_seq,
-            now,
-            messages.BACKLOG_PAGE,
-            group_room,
-            secs,
-            wait_secs=secs,
-        )
+        async with asyncio.timeout(svc.settings.handshake_db_seconds):
+            found = await svc.handshake_reads.catch_ups.ask(ask, partial(_catch_ups, svc))
     backlog: list[Envelope] = []
     for m in found.missed:
         msg = messages.PlainMessage(

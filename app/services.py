@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.attendance_writes import IntervalWrites
+from app.batched_reads import HandshakeReads
 from app.clock import Clock
 from app.ratelimits import RateLimits
 from app.realtime.broker import Broker
@@ -30,6 +31,8 @@ class Services:
     rosters: Coalescer = field(default_factory=Coalescer)
     # Joins and leaves of group rooms, written in batches (see attendance).
     intervals: IntervalWrites = field(default_factory=IntervalWrites)
+    # WebSocket handshakes' reads, answered together when they arrive together.
+    handshake_reads: HandshakeReads = field(default_factory=HandshakeReads)
 
 
 def offline_services(settings: Settings) -> Services:

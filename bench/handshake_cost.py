@@ -72,10 +72,10 @@ class Counts(collections.Counter[str]):
         run, take = direct.run, direct._take
         logged: set[int] = set()
 
-        async def counted_run(fn: Any, *args: Any) -> Any:
+        async def counted_run(fn: Any, *args: Any, **kw: Any) -> Any:
             if _counted_task():
                 self["asyncpg units"] += 1
-            return await run(fn, *args)
+            return await run(fn, *args, **kw)
 
         async def logged_take() -> Any:
             conn = await take()

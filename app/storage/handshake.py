@@ -12,6 +12,7 @@ once waited 30 s for the pool and failed (docs/performance.md).
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -48,18 +49,35 @@ class Admission(NamedTuple):
     accepted_version: int | None
 
 
-_ADMISSION_SQL = (
-    "SELECT s.id, s.user_id, s.created_at, s.last_seen_at, s.revoked_at,"
+_ADMISSION_COLUMNS = (
+    "s.id, s.user_id, s.created_at, s.last_seen_at, s.revoked_at,"
     " u.is_active, u.display_name,"
     " r.id, r.kind, r.group_id, r.member_id, r.last_seq,"
     " g.org_id, g.agreements_version,"
     " m.role, m.status, m.accepted_version"
-    " FROM login_sessions s JOIN users u ON u.id = s.user_id"
-    " LEFT JOIN rooms r ON r.id = :room"
+)
+_ADMISSION_JOINS = (
+    " JOIN users u ON u.id = s.user_id"
+    " LEFT JOIN rooms r ON r.id = {room}"
     " LEFT JOIN groups g ON g.id = r.group_id"
     " LEFT JOIN memberships m ON m.group_id = r.group_id AND m.user_id = s.user_id"
-    " WHERE s.token_hash = :token_hash"
 )
+_ADMISSION_SQL = (
+    f"SELECT {_ADMISSION_COLUMNS} FROM login_sessions s"
+    + _ADMISSION_JOINS.format(room=":room")
+    + " WHERE s.token_hash = :token_hash"
+)
+# The asks of a batch in one statement: row i answers ask i (no row: no such session).
+_PG_ADMISSIONS = (
+    f"SELECT q.i, {_ADMISSION_COLUMNS}"
+    " FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS q(token_hash, room, i)"
+    " JOIN login_sessions s ON s.token_hash = q.token_hash" + _ADMISSION_JOINS.format(room="q.room")
+)
+
+
+class AdmissionAsk(NamedTuple):
+    token_hash: str
+    room_id: int
 
 
 class Missed(NamedTuple):
@@ -85,6 +103,15 @@ class RoomState(NamedTuple):
 class CatchUp(NamedTuple):
     missed: list[Missed]
     state: RoomState | None  # None: not a group room (no controls)
+
+
+class CatchUpAsk(NamedTuple):
+    room_id: int
+    group_id: int
+    user_id: int
+    after_seq: int
+    now: datetime
+    group_room: bool
 
 
 _MISSED_SQL = (
@@ -122,22 +149,72 @@ def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
     return re.sub(r"(?<!:):(\w+)", number, sql), tuple(names)
 
 
-_PG_ADMISSION = _numbered(_ADMISSION_SQL)
 _PG_MISSED = _numbered(_MISSED_SQL)
 _PG_STATE = _numbered(_STATE_SQL)
 
-
-def _args(stmt: tuple[str, tuple[str, ...]], params: dict[str, Any]) -> list[Any]:
-    return [_pg_bind_at(params[n]) if n == "now" else params[n] for n in stmt[1]]
+Fetch = Callable[[str, dict[str, Any]], Awaitable[Sequence[Sequence[Any]]]]
 
 
 def _read_at(value: Any, read: Any) -> datetime | None:
     return None if value is None else read(value)
 
 
+def _admission(row: Sequence[Any], read: Any) -> Admission:
+    values = list(row)
+    for i in (2, 3, 4):
+        values[i] = _read_at(values[i], read)
+    values[5] = bool(values[5])
+    return Admission(*values)
+
+
+def _missed(row: Sequence[Any], read: Any) -> Missed:
+    values = list(row)
+    values[6] = read(values[6])
+    return Missed(*values)
+
+
+def _flag(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+async def _catch_ups(fetch: Fetch, read: Any, asks: list[CatchUpAsk], page: int) -> list[CatchUp]:
+    """The messages of each (room, resume point) once, and each (room, member)'s room state
+    once: in a reconnect storm most sockets of a room ask for the very same rows."""
+    missed: dict[tuple[int, int, int], list[Missed]] = {}
+    states: dict[tuple[int, int, int], RoomState] = {}
+    for ask in asks:
+        key = (ask.room_id, ask.group_id, ask.after_seq)
+        if key not in missed:
+            missed[key] = await _missed_after(fetch, read, ask, page)
+        who = (ask.room_id, ask.group_id, ask.user_id)
+        if ask.group_room and who not in states:
+            params = {"room": ask.room_id, "grp": ask.group_id, "user": ask.user_id}
+            row = (await fetch("state", {**params, "now": ask.now}))[0]
+            states[who] = RoomState(_flag(row[0]), row[1], _read_at(row[2], read))
+    return [
+        CatchUp(
+            missed[(a.room_id, a.group_id, a.after_seq)],
+            states[(a.room_id, a.group_id, a.user_id)] if a.group_room else None,
+        )
+        for a in asks
+    ]
+
+
+async def _missed_after(fetch: Fetch, read: Any, ask: CatchUpAsk, page: int) -> list[Missed]:
+    out: list[Missed] = []
+    after = ask.after_seq
+    while True:
+        params = {"room": ask.room_id, "grp": ask.group_id, "after": after, "page": page}
+        rows = await fetch("missed", params)
+        out.extend(_missed(r, read) for r in rows)
+        if len(rows) < page:
+            return out
+        after = out[-1].seq
+
+
 # --- through SQLAlchemy (SQLite, and PostgreSQL without a raw connection) --------------------
 
-
+_SQLALCHEMY = {"admission": _ADMISSION, "missed": _MISSED, "state": _STATE}
 _sa_read_at: dict[str, Any] = {}
 
 
@@ -150,104 +227,70 @@ def _sqlalchemy_read_at(conn: AsyncConnection) -> Any:
     return read
 
 
-async def admission(
-    s: AsyncSession, token_hash: str, room_id: int, secs: float
-) -> Admission | None:
-    """The session with this token hash (None: no such session) and the room's rows. `secs`
-    bounds each statement on asyncpg (through SQLAlchemy, Database.read bounds the unit)."""
+def _sqlalchemy_fetch(conn: AsyncConnection) -> Fetch:
+    async def fetch(name: str, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
+        return (await conn.execute(_SQLALCHEMY[name], params)).all()
+
+    return fetch
+
+
+async def admissions(
+    s: AsyncSession, asks: list[AdmissionAsk], secs: float
+) -> list[Admission | None]:
+    """For each ask, the session with its token hash (None: no such session) and the room's
+    rows, in one transaction. `secs` bounds each statement on asyncpg (through SQLAlchemy,
+    Database.read bounds the unit)."""
     conn = await s.connection()
-    row = (await conn.execute(_ADMISSION, {"token_hash": token_hash, "room": room_id})).first()
-    if row is None:
-        return None
-    return _admission(tuple(row), _sqlalchemy_read_at(conn))
+    fetch, read = _sqlalchemy_fetch(conn), _sqlalchemy_read_at(conn)
+    out: list[Admission | None] = []
+    for ask in asks:
+        rows = await fetch("admission", {"token_hash": ask.token_hash, "room": ask.room_id})
+        out.append(_admission(rows[0], read) if rows else None)
+    return out
 
 
-def _admission(row: tuple[Any, ...], read: Any) -> Admission:
-    values = list(row)
-    for i in (2, 3, 4):
-        values[i] = _read_at(values[i], read)
-    values[5] = bool(values[5])
-    return Admission(*values)
-
-
-async def catch_up(
-    s: AsyncSession,
-    room_id: int,
-    group_id: int,
-    user_id: int,
-    after_seq: int,
-    now: datetime,
-    page: int,
-    group_room: bool,
-    secs: float,
-) -> CatchUp:
-    """Every message after after_seq in order, and (in a group room) its controls for her."""
+async def catch_ups(
+    s: AsyncSession, asks: list[CatchUpAsk], page: int, secs: float
+) -> list[CatchUp]:
+    """For each ask, every message after its resume point in order, and (in a group room)
+    the room's controls for her, in one transaction."""
     conn = await s.connection()
-    read = _sqlalchemy_read_at(conn)
-    missed: list[Missed] = []
-    while True:
-        params = {"room": room_id, "grp": group_id, "after": after_seq, "page": page}
-        rows = (await conn.execute(_MISSED, params)).all()
-        missed.extend(_missed(tuple(r), read) for r in rows)
-        if len(rows) < page:
-            break
-        after_seq = missed[-1].seq
-    state = None
-    if group_room:
-        params = {"room": room_id, "grp": group_id, "user": user_id, "now": now}
-        row = (await conn.execute(_STATE, params)).one()
-        state = RoomState(_flag(row[0]), row[1], _read_at(row[2], read))
-    return CatchUp(missed, state)
-
-
-def _missed(row: tuple[Any, ...], read: Any) -> Missed:
-    values = list(row)
-    values[6] = read(values[6])
-    return Missed(*values)
-
-
-def _flag(value: Any) -> bool | None:
-    return None if value is None else bool(value)
+    return await _catch_ups(_sqlalchemy_fetch(conn), _sqlalchemy_read_at(conn), asks, page)
 
 
 # --- PostgreSQL straight on asyncpg (Database.read runs these instead) -----------------------
 
-
-async def admission_pg(
-    conn: asyncpg.Connection, token_hash: str, room_id: int, secs: float
-) -> Admission | None:
-    params = {"token_hash": token_hash, "room": room_id}
-    row = await conn.fetchrow(_PG_ADMISSION[0], *_args(_PG_ADMISSION, params), timeout=secs)
-    return None if row is None else _admission(tuple(row), _pg_read_at)
+_PG = {"missed": _PG_MISSED, "state": _PG_STATE}
 
 
-async def catch_up_pg(
-    conn: asyncpg.Connection,
-    room_id: int,
-    group_id: int,
-    user_id: int,
-    after_seq: int,
-    now: datetime,
-    page: int,
-    group_room: bool,
-    secs: float,
-) -> CatchUp:
-    missed: list[Missed] = []
-    while True:
-        params = {"room": room_id, "grp": group_id, "after": after_seq, "page": page}
-        rows = await conn.fetch(_PG_MISSED[0], *_args(_PG_MISSED, params), timeout=secs)
-        missed.extend(_missed(tuple(r), _pg_read_at) for r in rows)
-        if len(rows) < page:
-            break
-        after_seq = missed[-1].seq
-    state = None
-    if group_room:
-        params = {"room": room_id, "grp": group_id, "user": user_id, "now": now}
-        row = await conn.fetchrow(_PG_STATE[0], *_args(_PG_STATE, params), timeout=secs)
-        assert row is not None
-        state = RoomState(_flag(row[0]), row[1], _read_at(row[2], _pg_read_at))
-    return CatchUp(missed, state)
+def _args(stmt: tuple[str, tuple[str, ...]], params: dict[str, Any]) -> list[Any]:
+    return [_pg_bind_at(params[n]) if n == "now" else params[n] for n in stmt[1]]
 
 
-admission.on_asyncpg = admission_pg  # type: ignore[attr-defined]
-catch_up.on_asyncpg = catch_up_pg  # type: ignore[attr-defined]
+async def admissions_pg(
+    conn: asyncpg.Connection, asks: list[AdmissionAsk], secs: float
+) -> list[Admission | None]:
+    rows = await conn.fetch(
+        _PG_ADMISSIONS,
+        [a.token_hash for a in asks],
+        [a.room_id for a in asks],
+        timeout=secs,
+    )
+    out: list[Admission | None] = [None] * len(asks)
+    for row in rows:
+        out[row[0] - 1] = _admission(tuple(row)[1:], _pg_read_at)
+    return out
+
+
+async def catch_ups_pg(
+    conn: asyncpg.Connection, asks: list[CatchUpAsk], page: int, secs: float
+) -> list[CatchUp]:
+    async def fetch(name: str, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
+        stmt = _PG[name]
+        return await conn.fetch(stmt[0], *_args(stmt, params), timeout=secs)  # type: ignore[no-any-return]
+
+    return await _catch_ups(fetch, _pg_read_at, asks, page)
+
+
+admissions.on_asyncpg = admissions_pg  # type: ignore[attr-defined]
+catch_ups.on_asyncpg = catch_ups_pg  # type: ignore[attr-defined]

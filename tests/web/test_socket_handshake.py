@@ -191,3 +191,26 @@ def test_only_members_enter_and_an_outsider_learns_nothing(
         with client.websocket_connect("/ws/rooms/999999", headers=world.amara.ws_headers()):
             pass
     assert refused.value.status_code == 404
+
+
+async def test_fifty_sockets_joining_at_once_share_their_reads(world: World, units: _Units) -> None:
+    """Fifty tabs of four people open the room at the same moment: each is admitted with her
+    own seat and gets exactly the messages after her own resume point, from a handful of
+    database units instead of two each."""
+    from app import handshake
+    from app.services import offline_services
+
+    svc = offline_services(world.settings)
+    try:
+        people = ("amara", "bea", "facilitator", "clinician")
+        tokens = [world.people[people[i % 4]].token for i in range(50)]
+        units.count = 0
+        admitted = await asyncio.gather(*(handshake.admit(svc, t, world.room_id) for t in tokens))
+        caught = await asyncio.gather(*(handshake.catch_up(svc, a.seat, 0) for a in admitted))
+        cost = units.count
+    finally:
+        await svc.db.aclose()
+    assert [a.seat.user_id for a in admitted] == [world.people[people[i % 4]].id for i in range(50)]
+    assert [a.seat.role for a in admitted[:4]] == ["member", "member", "facilitator", "clinician"]
+    assert all(c.backlog == [] and len(c.greeting) == 1 for c in caught)
+    assert cost <= 8, cost
