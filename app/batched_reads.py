@@ -6,6 +6,7 @@ In a reconnect storm every socket asks the database the same questions at the sa
 connection for a round trip per statement, and on a loaded worker a round trip lasts a turn
 of a crowded event loop: 1,000 sockets queued for the few connections longer than the
 handshake may wait (docs/performance.md). Together, a batch is one or a few statements.
+Presence entries in Redis are added and removed the same way (app.realtime.redis_presence).
 """
 
 from __future__ import annotations
