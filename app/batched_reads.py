@@ -50,6 +50,10 @@ class Batched(Generic[Ask, Answer]):
                     if not f.done():
                         f.set_exception(exc)
                 continue
+            except BaseException:
+                for _, f in waiting:  # cancelled (shutdown): no waiter is left hanging
+                    f.cancel()
+                raise
             for (_, f), answer in zip(waiting, answers, strict=True):
                 if not f.done():
                     f.set_result(answer)
