@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.errors import AgreementsRequired, NotFound
+from app.errors import AgreementsRequired, NotFound, VillageError
 from app.services import Services
 from app.storage import groups as group_store
 from app.storage import messages as message_store
@@ -80,10 +80,42 @@ async def enter_room(svc: Services, user: User, room_id: int) -> RoomAccess:
             raise NotFound()
         group = await group_store.group_by_id(s, room.group_id)
         m = await group_store.membership(s, room.group_id, user.id)  # type: ignore[arg-type]
-    if group is None or m is None or m.status != "active" or not user.is_active:
-        raise NotFound()
-    if room.kind == "private" and not (room.member_id == user.id or m.role == "clinician"):
-        raise NotFound()
-    if m.accepted_version < group.agreements_version:
-        raise AgreementsRequired()
+    refused = entry_refusal(
+        user_id=user.id,  # type: ignore[arg-type]
+        user_active=user.is_active,
+        room_kind=room.kind,
+        room_member_id=room.member_id,
+        agreements_version=group.agreements_version if group is not None else None,
+        role=m.role if m is not None else None,
+        status=m.status if m is not None else None,
+        accepted_version=m.accepted_version if m is not None else None,
+    )
+    if refused is not None:
+        raise refused
+    assert group is not None and m is not None
     return RoomAccess(user, room, group, m)
+
+
+def entry_refusal(
+    *,
+    user_id: int,
+    user_active: bool,
+    room_kind: str | None,
+    room_member_id: int | None,
+    agreements_version: int | None,
+    role: str | None,
+    status: str | None,
+    accepted_version: int | None,
+) -> VillageError | None:
+    """Why she may not enter a room (None: she may), from its rows' values; None values for
+    a room, group or membership that does not exist. The WebSocket handshake reads them in
+    one statement (app.handshake), pages through the ORM (enter_room)."""
+    if room_kind is None or agreements_version is None or role is None:
+        return NotFound()
+    if status != "active" or not user_active:
+        return NotFound()
+    if room_kind == "private" and not (room_member_id == user_id or role == "clinician"):
+        return NotFound()
+    if (accepted_version or 0) < agreements_version:
+        return AgreementsRequired()
+    return None

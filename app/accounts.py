@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from app.errors import InvalidInput, NotAuthenticated, NotFound, RateLimited
 from app.passwords import MIN_PASSWORD_CHARS, hash_password, verify_password
 from app.realtime import closecodes
 from app.services import Services
+from app.settings import Settings
 from app.storage import accounts as store
 from app.storage import audit
 from app.storage.tables import LoginSession, User
@@ -120,6 +121,19 @@ async def login(svc: Services, email: str, password: str, address: str) -> tuple
     return token, SignedIn(user, session)
 
 
+def session_ended(
+    cfg: Settings, created_at: datetime, last_seen_at: datetime, now: datetime
+) -> bool:
+    """Past its lifetime or idle too long: revoked at the next use, never used again."""
+    return now - created_at > timedelta(hours=cfg.session_max_hours) or (
+        now - last_seen_at > timedelta(minutes=cfg.session_idle_minutes)
+    )
+
+
+def touch_due(last_seen_at: datetime, now: datetime) -> bool:
+    return (now - last_seen_at).total_seconds() > SESSION_TOUCH_SECS
+
+
 async def resolve(svc: Services, token: str | None, *, touch: bool = True) -> SignedIn:
     """The signed-in user for a cookie token, or NotAuthenticated (expired, revoked, unknown)."""
     if not token:
@@ -130,9 +144,7 @@ async def resolve(svc: Services, token: str | None, *, touch: bool = True) -> Si
         session = await store.session_by_token_hash(s, token_hash(token))
         if session is None or session.revoked_at is not None:
             raise NotAuthenticated()
-        ended = now - session.created_at > timedelta(
-            hours=cfg.session_max_hours
-        ) or now - session.last_seen_at > timedelta(minutes=cfg.session_idle_minutes)
+        ended = session_ended(cfg, session.created_at, session.last_seen_at, now)
         if ended:
             # Revoke, then refuse after the commit: raising in here would roll the revocation
             # back, and a later, longer limit would bring the session back to life.
@@ -141,7 +153,7 @@ async def resolve(svc: Services, token: str | None, *, touch: bool = True) -> Si
             user = await store.user_by_id(s, session.user_id)
             if user is None or not user.is_active:
                 raise NotAuthenticated()
-            if touch and (now - session.last_seen_at).total_seconds() > SESSION_TOUCH_SECS:
+            if touch and touch_due(session.last_seen_at, now):
                 await store.touch_session(s, session.id, now)  # type: ignore[arg-type]
                 session.last_seen_at = now
     if ended:
@@ -149,9 +161,11 @@ async def resolve(svc: Services, token: str | None, *, touch: bool = True) -> Si
     return SignedIn(user, session)
 
 
-def session_expires_at(svc: Services, session: LoginSession) -> float:
-    """Seconds from now until the session's absolute lifetime ends."""
-    end = session.created_at + timedelta(hours=svc.settings.session_max_hours)
+def session_expires_at(svc: Services, session: LoginSession | datetime) -> float:
+    """Seconds from now until the session's absolute lifetime ends (a session or its
+    created_at)."""
+    created_at = session if isinstance(session, datetime) else session.created_at
+    end = created_at + timedelta(hours=svc.settings.session_max_hours)
     return max(0.0, (end - svc.clock.now()).total_seconds())
 
 

@@ -14,7 +14,6 @@ worker beats first, so its own sockets count right up to the end.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import json
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.access import Seat
+from app.attendance_writes import Interval, write_batch
 from app.realtime.envelope import Envelope
 from app.services import Services
 from app.storage import group_sessions as store
@@ -121,65 +121,49 @@ def presences(
 # --- hooks called by the WebSocket endpoint -------------------------------------------------
 
 
-async def connected(svc: Services, seat: Seat) -> int | None:
-    """Record a connection to a group room; returns its interval id for `disconnected`.
-    Best-effort: attendance must never stop someone from chatting."""
+def joined(svc: Services, seat: Seat) -> Interval | None:
+    """Record a connection to a group room, without waiting for the write (it goes with the
+    other joins and leaves of the moment: app.attendance_writes); the socket hands the
+    interval to `disconnected`. Best-effort: attendance must never stop someone from chatting."""
     if seat.room_kind != "group":
         return None
-    now = svc.clock.now()
-    try:
-        async with svc.db.transaction() as s:
-            iv = ConnectionInterval(
-                room_id=seat.room_id,
-                group_id=seat.group_id,
-                user_id=seat.user_id,
-                role=seat.role,
-                worker=WORKER_ID,
-                joined_at=now,
-                last_seen_at=now,
-            )
-            s.add(iv)
-            await s.flush()
-            interval_id = iv.id
-        request_roster(svc, seat.group_id, seat.room_id)
-        return interval_id
-    except Exception:
-        log.exception(
-            "attendance: join of user %s in room %s not recorded", seat.user_id, seat.room_id
-        )
-        return None
+    iv = Interval(seat, svc.clock.now())
+    svc.intervals.add(iv, functools.partial(_write, svc))
+    return iv
 
 
-async def disconnected(svc: Services, seat: Seat, interval_id: int | None) -> None:
-    """Record the leave. Runs as its own task: the socket's handler is often being cancelled
-    when this is called, and a leave cut off mid-transaction would be lost."""
-    if interval_id is None:
+async def connected(svc: Services, seat: Seat) -> Interval | None:
+    """`joined`, then wait until the join is written."""
+    iv = joined(svc, seat)
+    if iv is not None:
+        await svc.intervals.written(iv)
+    return iv
+
+
+async def disconnected(svc: Services, seat: Seat, interval: Interval | None) -> None:
+    """Record the leave and wait until it is written. The write belongs to the batch's own
+    task: a socket's handler is often being cancelled when this is called, and cancelling
+    the wait loses nothing."""
+    if interval is None or interval.left_at is not None:
         return
-    task = asyncio.create_task(_record_leave(svc, seat, interval_id))
-    _leaving.add(task)
-    task.add_done_callback(_leaving.discard)
-    await asyncio.shield(task)
+    interval.left_at = svc.clock.now()
+    svc.intervals.add(interval, functools.partial(_write, svc))
+    await svc.intervals.written(interval)
 
 
-_leaving: set[asyncio.Task[None]] = set()  # strong references until each leave is written
 DRAIN_SECS = 5.0
 
 
-async def drain() -> None:
-    """At shutdown, before the database closes: let leaves still being written finish."""
-    loop = asyncio.get_running_loop()
-    pending = [t for t in _leaving if t.get_loop() is loop and not t.done()]
-    if pending:
-        await asyncio.wait(pending, timeout=DRAIN_SECS)
+async def drain(svc: Services) -> None:
+    """At shutdown, before the database closes: let joins and leaves queued so far finish."""
+    await svc.intervals.drain(DRAIN_SECS)
 
 
-async def _record_leave(svc: Services, seat: Seat, interval_id: int) -> None:
-    try:
-        async with svc.db.transaction() as s:
-            await store.close_interval(s, interval_id, svc.clock.now())
-        request_roster(svc, seat.group_id, seat.room_id)
-    except Exception:
-        log.exception("attendance: leave of interval %s not recorded", interval_id)
+async def _write(svc: Services, batch: list[Interval]) -> None:
+    async with svc.db.transaction() as s:
+        await write_batch(s, WORKER_ID, batch)
+    for group_id, room_id in {(iv.seat.group_id, iv.seat.room_id) for iv in batch}:
+        request_roster(svc, group_id, room_id)
 
 
 async def beat(svc: Services) -> None:

@@ -153,7 +153,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 await upkeep
             await dispatcher.aclose()
             await hub.aclose()
-            await attendance.drain()
+            await attendance.drain(svc)
             await svc.rosters.aclose()
             await hub.presence.aclose()
             await broker.aclose()

@@ -88,12 +88,18 @@ async def send_restriction(
 
 
 def room_state_frame(room_id: int, control: RoomControl | None) -> str:
+    return _state_frame(
+        room_id, bool(control and control.locked), control.slow_mode_seconds if control else 0
+    )
+
+
+def _state_frame(room_id: int, locked: bool, slow_mode_seconds: int) -> str:
     return encode(
         {
             "type": "room_state",
             "room": room_id,
-            "locked": bool(control and control.locked),
-            "slow_mode_seconds": control.slow_mode_seconds if control else 0,
+            "locked": locked,
+            "slow_mode_seconds": slow_mode_seconds,
         }
     )
 
@@ -113,9 +119,18 @@ async def greeting_frames(
     async with svc.db.transaction() as s:
         control = await store.room_control(s, room_id)
         mutes = await store.active_mutes(s, group_id, svc.clock.now(), user_id)
-    out = [room_state_frame(room_id, control)]
-    if mutes:
-        out.append(mute_state_frame(room_id, user_id, max(m.until for m in mutes)))
+    until = max(m.until for m in mutes) if mutes else None
+    slow = control.slow_mode_seconds if control else 0
+    return greeting(room_id, user_id, bool(control and control.locked), slow, until)
+
+
+def greeting(
+    room_id: int, user_id: int, locked: bool, slow_mode_seconds: int, muted_until: datetime | None
+) -> list[str]:
+    """greeting_frames from values read elsewhere (app.handshake reads them with the backlog)."""
+    out = [_state_frame(room_id, locked, slow_mode_seconds)]
+    if muted_until is not None:
+        out.append(mute_state_frame(room_id, user_id, muted_until))
     return out
 
 

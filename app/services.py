@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from app.attendance_writes import IntervalWrites
+from app.batched_reads import HandshakeReads
 from app.clock import Clock
 from app.ratelimits import RateLimits
 from app.realtime.broker import Broker
@@ -27,6 +29,10 @@ class Services:
     outbox_written: Callable[[], None] = lambda: None
     # Staff roster frames, at most one per room per coalescing window (see attendance).
     rosters: Coalescer = field(default_factory=Coalescer)
+    # Joins and leaves of group rooms, written in batches (see attendance).
+    intervals: IntervalWrites = field(default_factory=IntervalWrites)
+    # WebSocket handshakes' reads, answered together when they arrive together.
+    handshake_reads: HandshakeReads = field(default_factory=HandshakeReads)
 
 
 def offline_services(settings: Settings) -> Services:

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
         256, description="Frames queued for one socket before it is told to reconnect and resume"
     )
     history_page_size: int = Field(50, description="Recent messages shown when a room opens")
+    handshake_db_seconds: float = Field(
+        5.0,
+        description="A socket waits this long for its handshake's reads, then is told to retry",
+    )
     resume_max_messages: int = Field(1000, description="Most messages one history API call returns")
     ws_per_message_deflate: bool = Field(
         False, description="WebSocket compression; off: short messages, large memory cost"

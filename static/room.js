@@ -229,7 +229,8 @@
       if (ev.code === 4005) { location.href = "/groups"; return; }
       attempt += 1;
       var delay = Math.min(10000, 500 * Math.pow(2, attempt - 1)) * (0.5 + Math.random() / 2);
-      setStatus("Connection lost. Reconnecting in " + Math.ceil(delay / 1000) + " s… (nothing you wrote is lost)", true);
+      var why = ev.code === 1013 ? "The server is busy." : "Connection lost.";
+      setStatus(why + " Reconnecting in " + Math.ceil(delay / 1000) + " s… (nothing you wrote is lost)", true);
       setTimeout(connect, delay);
     };
   }

@@ -7,3 +7,4 @@ NOT_FOUND = 4004  # no such room, or not yours
 AGREEMENTS = 4005  # accept the group's updated agreements first
 ORIGIN_REFUSED = 1008  # before accept: the client sees HTTP 403
 GOING_AWAY = 1001  # server shutting down: reconnect and resume
+TRY_AGAIN = 1013  # server busy (its database did not answer the handshake): reconnect soon

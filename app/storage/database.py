@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -144,6 +145,20 @@ class Database:
             return await self._direct.run(variant, *args)  # type: ignore[no-any-return]
         async with self.engine.begin() as aconn:
             return await aconn.run_sync(fn, *args)
+
+    async def read(
+        self, fn: Callable[..., Awaitable[T]], *args: Any, wait_secs: float | None = None
+    ) -> T:
+        """Run `await fn(session, *args)`, a unit of reads, in one transaction. On PostgreSQL
+        a unit with an `on_asyncpg` variant (`async def variant(asyncpg_connection, *args)`,
+        same result) runs that on a raw connection instead: no pool checkout, no BEGIN or
+        COMMIT (app.storage.handshake). TimeoutError if no connection is free within
+        wait_secs (through SQLAlchemy: if the unit is not done by then)."""
+        variant = getattr(fn, "on_asyncpg", None)
+        if variant is not None and self._direct is not None:
+            return await self._direct.run(variant, *args, wait_secs=wait_secs)  # type: ignore[no-any-return]
+        async with asyncio.timeout(wait_secs), self.transaction() as s:
+            return await fn(s, *args)
 
     async def ping(self) -> bool:
         try:

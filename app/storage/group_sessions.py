@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -76,6 +76,20 @@ async def close_interval(s: AsyncSession, interval_id: int, at: datetime) -> Non
         .where(ConnectionInterval.id == interval_id, col(ConnectionInterval.left_at).is_(None))
         .values(left_at=at, last_seen_at=at)
     )
+
+
+async def close_intervals(s: AsyncSession, leaves: list[tuple[int, datetime]]) -> None:
+    """close_interval for many, in one executemany."""
+    stmt = (
+        update(ConnectionInterval)
+        .where(
+            ConnectionInterval.id == bindparam("iid"),  # type: ignore[arg-type]
+            col(ConnectionInterval.left_at).is_(None),
+        )
+        .values(left_at=bindparam("at"), last_seen_at=bindparam("at"))
+    )
+    conn = await s.connection()
+    await conn.execute(stmt, [{"iid": iid, "at": at} for iid, at in leaves])
 
 
 async def beat(s: AsyncSession, worker: str, at: datetime) -> None:

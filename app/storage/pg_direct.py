@@ -47,31 +47,40 @@ class DirectConnections:
         self._slots: asyncio.Semaphore | None = None
         self._all: set[asyncpg.Connection] = set()
 
-    async def run(self, fn: AsyncUnit[T], *args: Any) -> T:
+    async def run(self, fn: AsyncUnit[T], *args: Any, wait_secs: float | None = None) -> T:
         """`await fn(connection, *args)`; database errors surface as SQLAlchemy's (the
         callers already handle IntegrityError and DBAPIError), without their parameters
-        (a message's text never reaches a log)."""
+        (a message's text never reaches a log). With wait_secs, TimeoutError when no
+        connection is free by then (a unit that has started is never cut off: cancelling a
+        statement costs the connection)."""
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._size)
-        async with self._slots:
-            conn = await self._take()
-            try:
-                result = await fn(conn, *args)
-            except asyncpg.UniqueViolationError as exc:
-                self._idle.append(conn)
-                raise IntegrityError(str(exc.query or ""), None, exc) from exc
-            except _BROKEN as exc:
-                self._drop(conn)
-                raise OperationalError("asyncpg", None, exc) from exc
-            except asyncpg.PostgresError as exc:
-                self._idle.append(conn)
-                raise OperationalError(str(exc.query or ""), None, exc) from exc
-            except BaseException:
-                # Cancelled mid-statement: the protocol state is unknown, do not reuse it.
-                self._drop(conn)
-                raise
+        async with asyncio.timeout(wait_secs):
+            await self._slots.acquire()
+        try:
+            return await self._run(fn, *args)
+        finally:
+            self._slots.release()
+
+    async def _run(self, fn: AsyncUnit[T], *args: Any) -> T:
+        conn = await self._take()
+        try:
+            result = await fn(conn, *args)
+        except asyncpg.UniqueViolationError as exc:
             self._idle.append(conn)
-            return result
+            raise IntegrityError(str(exc.query or ""), None, exc) from exc
+        except _BROKEN as exc:
+            self._drop(conn)
+            raise OperationalError("asyncpg", None, exc) from exc
+        except asyncpg.PostgresError as exc:
+            self._idle.append(conn)
+            raise OperationalError(str(exc.query or ""), None, exc) from exc
+        except BaseException:
+            # Cancelled mid-statement: the protocol state is unknown, do not reuse it.
+            self._drop(conn)
+            raise
+        self._idle.append(conn)
+        return result
 
     async def _take(self) -> asyncpg.Connection:
         while self._idle:

@@ -19,9 +19,10 @@ from starlette.responses import Response
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from app import accounts, attendance, messages, room_controls
-from app.access import Seat, enter_room
+from app import attendance, handshake, messages
+from app.access import Seat
 from app.errors import AgreementsRequired, NotAuthenticated, NotFound, VillageError
+from app.handshake import Admitted
 from app.realtime import closecodes
 from app.realtime.hub import Connection
 from app.services import Services
@@ -29,6 +30,7 @@ from app.web import frames
 from app.web.auth import SESSION_COOKIE, services
 
 log = logging.getLogger("village.ws")
+BUSY_REASON = "server busy: reconnect in a moment"
 
 
 async def _deny(ws: WebSocket, status: int) -> None:
@@ -55,8 +57,8 @@ def _header(ws: WebSocket, name: bytes) -> str:
     return next((v.decode("latin-1") for k, v in ws.scope["headers"] if k == name), "")
 
 
-async def _admit(svc: Services, ws: WebSocket) -> tuple[Seat, float] | None:
-    """The socket's seat and seconds until its session ends, or None once refused. Only ids
+async def _admit(svc: Services, ws: WebSocket) -> Admitted | None:
+    """The socket's seat and its session's remaining life, or None once refused. Only ids
     and scalars outlive this call: no ORM row (user, session, room, group, membership) is
     kept for the life of the socket."""
     origin = _header(ws, b"origin").rstrip("/")
@@ -66,18 +68,18 @@ async def _admit(svc: Services, ws: WebSocket) -> tuple[Seat, float] | None:
         return None
     try:
         token = cookie_parser(_header(ws, b"cookie")).get(SESSION_COOKIE)
-        who = await accounts.resolve(svc, token)
-        access = await enter_room(svc, who.user, int(ws.path_params["room_id"]))
+        return await handshake.admit(svc, token, int(ws.path_params["room_id"]))
     except NotAuthenticated:
         await _deny(ws, 403)
-        return None
     except AgreementsRequired:
         await _deny(ws, 403)
-        return None
     except NotFound:
         await _deny(ws, 404)
-        return None
-    return access.seat, accounts.session_expires_at(svc, who.session)
+    except handshake.ServerBusy:
+        # Accepted only to say so: a browser sees a close code, never an HTTP status.
+        await ws.accept()
+        await ws.close(code=closecodes.TRY_AGAIN, reason=BUSY_REASON)
+    return None
 
 
 async def room_socket(ws: WebSocket) -> None:
@@ -85,7 +87,7 @@ async def room_socket(ws: WebSocket) -> None:
     admitted = await _admit(svc, ws)
     if admitted is None:
         return
-    seat, session_secs = admitted
+    seat, session_secs = admitted.seat, admitted.session_secs
     await ws.accept()
     conn = Connection(
         user_id=seat.user_id,
@@ -104,8 +106,8 @@ async def room_socket(ws: WebSocket) -> None:
         session_secs, conn.close, closecodes.SIGNED_OUT, "session expired"
     )
     try:
-        interval = await attendance.connected(svc, seat)
-        await _sync(svc, conn, seat, _after(ws))
+        interval = attendance.joined(svc, seat)
+        await _sync(svc, conn, seat, _after(ws), admitted.head)
         conn.attach(ws.send_text, closer)
         try:
             await _receiver(ws, svc, conn, seat)
@@ -144,9 +146,10 @@ class _Closer:
             self.receiver.cancel()
 
 
-async def _sync(svc: Services, conn: Connection, seat: Seat, after: int | None) -> None:
+async def _sync(svc: Services, conn: Connection, seat: Seat, after: int | None, head: int) -> None:
     room_id = seat.room_id
-    head = await messages.room_head(svc, room_id)
+    # head was read before the socket joined the hub; the backlog is read after, so anything
+    # newer than head arrives either from the backlog or live (the hub drops the copy).
     start = after if after is not None else max(0, head - svc.settings.history_page_size)
     conn.last_seq = start
     conn.send_direct(
@@ -159,12 +162,15 @@ async def _sync(svc: Services, conn: Connection, seat: Seat, after: int | None) 
             limits={"message_max_chars": svc.settings.message_max_chars},
         )
     )
-    backlog = await messages.backlog(svc, room_id, start)
-    conn.finish_sync(backlog, lambda last: frames.out("caught_up", room=room_id, last_seq=last))
-    greeting = await room_controls.greeting_frames(
-        svc, room_id, seat.room_kind, seat.group_id, seat.user_id
+    try:
+        caught = await handshake.catch_up(svc, seat, start)
+    except handshake.ServerBusy:
+        conn.close(closecodes.TRY_AGAIN, BUSY_REASON)
+        return
+    conn.finish_sync(
+        caught.backlog, lambda last: frames.out("caught_up", room=room_id, last_seq=last)
     )
-    for frame in greeting:
+    for frame in caught.greeting:
         conn.send_direct(frame)  # lock, slow mode and the viewer's own mute
 
 

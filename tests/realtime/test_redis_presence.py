@@ -108,3 +108,33 @@ async def test_messages_are_not_refused_while_redis_is_unreachable(sqlite_url: s
     limits = RateLimits(settings)
     assert [await limits.message_allowed(3, 1) for _ in range(3)] == [True, True, True]
     assert await limits.login_allowed("amara@t.test", "10.0.0.1") is True
+
+
+async def test_two_hundred_tabs_joining_and_leaving_at_once_take_a_few_round_trips() -> None:
+    """A reconnect wave: 200 tabs in two rooms join at once, all are present; half leave at
+    once, the rest stay. Each wave takes a few pipelines, not one round trip per tab."""
+    prefix = f"t-{uuid.uuid4().hex}"
+    presence = RedisPresence(SHARED_REDIS, prefix)
+    pipelines = 0
+    make = presence._client.pipeline
+
+    def counted(*args: object, **kw: object):  # type: ignore[no-untyped-def]
+        nonlocal pipelines
+        pipelines += 1
+        return make(*args, **kw)  # type: ignore[arg-type]
+
+    presence._client.pipeline = counted  # type: ignore[method-assign]
+    cards = [{"id": 100 + i, "name": f"P{i:03}", "role": "member"} for i in range(200)]
+    try:
+        await asyncio.gather(*(presence.add(i % 2, f"c{i}", c) for i, c in enumerate(cards)))
+        joined = pipelines
+        assert await presence.members(0) == cards[0::2]
+        assert await presence.members(1) == cards[1::2]
+        pipelines = 0
+        await asyncio.gather(*(presence.remove(i % 2, f"c{i}") for i in range(0, 200, 4)))
+        left = pipelines
+        assert await presence.members(0) == [c for i, c in enumerate(cards) if i % 4 == 2]
+        assert await presence.members(1) == cards[1::2]
+    finally:
+        await presence.aclose()
+    assert joined <= 4 and left <= 4, (joined, left)

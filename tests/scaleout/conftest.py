@@ -11,6 +11,10 @@ import pytest
 from tests.conftest import ORIGIN, World, _truncate_all, build_world, make_settings
 from tests.support.processes import SHARED_REDIS, Worker, worker_env
 
+# A worker compiles the risk rules before it is ready: ~10 s of CPU on a loaded machine, and
+# both start at once (the storm test timed out at 30 s at load 5.4).
+WORKER_START_SECS = 90.0
+
 
 @pytest.fixture
 def pg_world(pg_database: str) -> World:
@@ -31,7 +35,7 @@ def two_workers(pg_world: World, prefix: str) -> Iterator[list[Worker]]:
         for w in workers:
             w.start(wait=False)
         for w in workers:
-            w.wait_ready()
+            w.wait_ready(timeout=WORKER_START_SECS)
         yield workers
     finally:
         for w in workers:

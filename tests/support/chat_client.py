@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import uuid
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
+from app.realtime.closecodes import TRY_AGAIN
 from tests.conftest import ORIGIN, Person
 
 
@@ -32,9 +34,27 @@ class ChatClient:
         self.closed = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
         self._sent = 0
+        self.busy_closes = 0  # times the server said it was too busy (TRY_AGAIN)
 
     async def connect(self, base: str, within: float = 10.0) -> None:
-        """Open (or reopen) the room socket resuming after last_seq; resend unacknowledged."""
+        """Open (or reopen) the room socket resuming after last_seq; resend unacknowledged.
+        A server too busy to answer closes with TRY_AGAIN (1013): retry after a short,
+        growing, jittered pause, as the browser does, until `within` has passed."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + within
+        attempt = 0
+        while not await self._open(base, max(0.5, end - loop.time())):
+            self.busy_closes += 1
+            attempt += 1
+            pause = min(2.0, 0.1 * 2**attempt) * random.uniform(0.5, 1.0)
+            if loop.time() + pause > end:
+                raise TimeoutError(f"{self.tag}: server busy for {within} s")
+            await asyncio.sleep(pause)
+        for client_id, body in list(self.pending.items()):
+            await self._send_frame(client_id, body)
+
+    async def _open(self, base: str, within: float) -> bool:
+        """True once caught up; False if the server said it is busy."""
         self.caught_up.clear()
         self.closed.clear()
         url = f"{base}/ws/rooms/{self.room_id}?after={self.last_seq}"
@@ -49,9 +69,19 @@ class ChatClient:
             within,
         )
         self._reader = asyncio.create_task(self._read(self.ws))
-        await asyncio.wait_for(self.caught_up.wait(), within)
-        for client_id, body in list(self.pending.items()):
-            await self._send_frame(client_id, body)
+        caught_up = asyncio.ensure_future(self.caught_up.wait())
+        closed = asyncio.ensure_future(self.closed.wait())
+        try:
+            await asyncio.wait({caught_up, closed}, timeout=within, return_when="FIRST_COMPLETED")
+        finally:
+            caught_up.cancel()
+            closed.cancel()
+        if self.caught_up.is_set():
+            return True
+        if self.closed.is_set() and self.close_codes[-1] == TRY_AGAIN:
+            await self._drop()
+            return False
+        raise TimeoutError(f"{self.tag}: not caught up within {within} s")
 
     async def reconnect(self, bases: list[str], deadline_secs: float = 10.0) -> str:
         """Try each worker in turn until one accepts; return the one that did."""
