@@ -79,6 +79,7 @@ class SqliteWriter:
         self._busy_since: float | None = None  # loop time of the first try that found it taken
         self._commits = 0
         self._checkpoint_due = False
+        self._closed = False
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(connection, *args)` in the next batch; its return value once that commits."""
@@ -95,6 +96,11 @@ class SqliteWriter:
         return await unit.future  # type: ignore[no-any-return]
 
     async def aclose(self) -> None:
+        self._closed = True
+        batch, self._pending = self._pending, []
+        for unit in batch:  # still waiting for the lock: nothing of them was stored
+            unit.value = ConnectionError("the database was closed before this was stored")
+        _settle(batch)
         self._drop_loop_connection()
         await asyncio.get_running_loop().run_in_executor(self._thread, self._dispose)
         self._thread.shutdown(wait=False)
@@ -116,7 +122,7 @@ class SqliteWriter:
 
     def _flush(self) -> None:
         self._flush_due = False
-        if not self._pending:
+        if not self._pending or self._closed:
             return
         try:
             if self._loop_conn is None:

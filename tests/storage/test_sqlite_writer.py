@@ -148,3 +148,26 @@ async def test_the_wal_is_checkpointed_although_the_loop_never_does_it(
         assert len(_stored(engine)) == 400
     finally:
         await writer.aclose()
+
+
+async def test_units_waiting_for_the_lock_at_shutdown_fail_and_are_never_stored(
+    tmp_path: Path,
+) -> None:
+    """Closing the writer while units wait for another connection's lock fails them (the
+    clients resend to the next server) rather than leaving them hanging or storing them
+    later from a closed database."""
+    engine = _engine(tmp_path)
+    writer = SqliteWriter(engine)
+    other = sqlite3.connect(tmp_path / "w.db", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        waiting = asyncio.ensure_future(writer.run(_store, 1))
+        await asyncio.sleep(0.05)
+        await writer.aclose()
+        with pytest.raises(ConnectionError):
+            await asyncio.wait_for(waiting, 1)
+        other.execute("COMMIT")
+        await asyncio.sleep(0.05)  # a retry that was scheduled must not store it now
+        assert _stored(engine) == []
+    finally:
+        other.close()
