@@ -218,7 +218,7 @@ async def _existing(svc: Services, user_id: int, client_id: str) -> Message | No
 async def backlog(svc: Services, room_id: int, after_seq: int) -> list[Envelope]:
     """Every envelope after after_seq, in order (all audiences; the hub filters per viewer)."""
     out: list[Envelope] = []
-    async with svc.db.transaction() as s:
+    async with svc.db.reading() as s:
         room = await store.room_by_id(s, room_id)
         if room is None:
             return out
@@ -233,5 +233,5 @@ async def backlog(svc: Services, room_id: int, after_seq: int) -> list[Envelope]
 
 
 async def room_head(svc: Services, room_id: int) -> int:
-    async with svc.db.transaction() as s:
+    async with svc.db.reading() as s:
         return await store.room_last_seq(s, room_id)

@@ -1,6 +1,7 @@
 """Village's server CPU per delivery at one fixed offered rate, and each thread's share.
 
 python -m bench.fixed_rate --rate 400 --steps 4
+python -m bench.fixed_rate --rate 1000 --steps 3 --profile prof.txt   # py-spy, every thread
 
 The ceiling scenario's clients and layout (bench.run), but every step at the same rate and no
 baseline: a before/after pair run back to back compares CPU per delivery in the same regime
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -33,6 +35,18 @@ def thread_cpu(pid: int) -> dict[str, float]:
     return out
 
 
+def spy(pid: int, seconds: float, out: str) -> subprocess.Popen[bytes]:
+    """py-spy on every thread (the writer thread's work is not only under the GIL)."""
+    return subprocess.Popen(
+        [
+            *("py-spy", "record", "--pid", str(pid), "--format", "raw", "--threads"),
+            *("--duration", str(int(seconds)), "--nonblocking", "--rate", "250", "-o", out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=400.0, help="offered messages/s")
@@ -40,6 +54,9 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per step")
     parser.add_argument("--rooms", type=int, default=100)
     parser.add_argument("--members", type=int, default=10)
+    parser.add_argument(
+        "--profile", help="py-spy raw stacks of every thread during the second step, to here"
+    )
     args = parser.parse_args()
     env = bench_run.village_env(
         f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='village-fixed-')}/bench.db",
@@ -60,8 +77,17 @@ def main() -> int:
         "p99_limit_ms": float("inf"),  # run every step
     }
     marks: list[dict[str, float]] = []
+    spies: list[subprocess.Popen[bytes]] = []
+
+    def on_step(_rate: float) -> None:
+        marks.append(thread_cpu(pid))
+        if args.profile and len(marks) == 2:
+            spies.append(spy(pid, args.duration, args.profile))
+
     try:
-        steps = bench_run.drive(server, spec, on_step=lambda _rate: marks.append(thread_cpu(pid)))
+        steps = bench_run.drive(server, spec, on_step=on_step)
+        for p in spies:
+            p.wait(30)
         end = thread_cpu(pid)
     finally:
         server.stop()

@@ -76,7 +76,7 @@ class Dispatcher:
 
     async def run_ladder(self) -> None:
         now = self.svc.clock.now()
-        async with self.svc.db.transaction() as s:
+        async with self.svc.db.reading() as s:  # no write lock: every tick, mostly finds nothing
             due = await store.due_ladder(s, now)
         for esc in due:
             await self._climb(esc)
@@ -131,8 +131,14 @@ class Dispatcher:
         svc = self.svc
         now = svc.clock.now()
         claimed: list[Notification] = []
+        async with svc.db.reading() as s:  # no write lock unless something is due
+            due = await store.due_notifications(s, now, BATCH)
+        if not due:
+            return 0
         async with svc.db.transaction() as s:
-            for n in await store.due_notifications(s, now, BATCH):
+            for n in due:
+                # Claims only a row still pending at the time read (another worker may have
+                # claimed or sent it since).
                 if await store.claim_notification(s, n, now, now + timedelta(seconds=LEASE_SECS)):
                     claimed.append(n)
         for n in claimed:

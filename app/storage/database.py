@@ -25,6 +25,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000  # a CLI command writing while the server runs w
 PING_IF_IDLE_SECS = 5.0
 
 T = TypeVar("T")
+READ_ONLY = "village_read_only"  # execution option of Database.reading's transactions
 
 
 class DatabaseUnavailable(Exception):
@@ -45,6 +46,10 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(conn: Any) -> None:
+        if conn.get_execution_options().get(READ_ONLY):
+            # Database.reading: no write lock, so it never holds up the send path's writes.
+            conn.exec_driver_sql("BEGIN")
+            return
         # Take the write lock up front so two processes never deadlock upgrading a read lock.
         raw = conn.connection.driver_connection
         if isinstance(raw, sqlite3.Connection):
@@ -93,11 +98,11 @@ def sqlite_writer_engine(url: str) -> Engine | None:
     sync_url = url.replace("sqlite+aiosqlite:", "sqlite:", 1)
     if ":memory:" in sync_url or sync_url.rstrip("/") in ("sqlite:", "sqlite:/", "sqlite://"):
         return None
-    # Only the writer thread uses it, keeping its one connection open; check_same_thread=False
-    # lets dispose() run elsewhere, and the overflow connection serves anyone else (tests).
+    # The writer thread and the event loop each keep one connection open (check_same_thread
+    # False lets dispose() run elsewhere); the overflow connection serves anyone else (tests).
     engine = create_engine(
         sync_url,
-        pool_size=1,
+        pool_size=2,
         max_overflow=1,
         connect_args={"check_same_thread": False},
     )
@@ -112,10 +117,19 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
-        # SQLite: run_sync's units of work go to one thread with its own connection, batched
-        # (group commit): one hop per unit instead of aiosqlite's hop per cursor call.
+        self._read_sessions = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}),
+            class_=AsyncSession,
+            expire_on_commit=False,
+        )
+        # SQLite: run_sync's units of work run on the event loop on a connection of their own,
+        # batched (group commit), instead of aiosqlite's hop to a thread per cursor call.
         writer_engine = sqlite_writer_engine(url) if self.is_sqlite else None
-        self._writer = SqliteWriter(writer_engine) if writer_engine is not None else None
+        self._writer = (
+            SqliteWriter(writer_engine, busy_timeout_secs=SQLITE_BUSY_TIMEOUT_MS / 1000)
+            if writer_engine is not None
+            else None
+        )
         # PostgreSQL: units that have an asyncpg variant run on raw connections, a statement
         # per transaction (app.storage.pg_direct); the rest go through SQLAlchemy.
         self._direct = DirectConnections(url) if url.startswith("postgresql") else None
@@ -128,6 +142,14 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits on success, rolls back on any exception."""
         async with self._sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that only reads. On SQLite it takes no write lock (a deferred BEGIN
+        instead of BEGIN IMMEDIATE), so it never makes a send wait; a write in it would risk
+        "database is locked" without waiting, so it must not write."""
+        async with self._read_sessions() as session, session.begin():
             yield session
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:

@@ -23,15 +23,16 @@ class Room(SQLModel, table=True):
 class Message(SQLModel, table=True):
     __tablename__ = "messages"
     __table_args__ = (
-        UniqueConstraint("room_id", "seq"),
-        UniqueConstraint("sender_id", "client_id"),
-        Index("ix_messages_room_seq", "room_id", "seq"),
+        UniqueConstraint("room_id", "seq"),  # also the index of backlogs and room heads
+        UniqueConstraint("sender_id", "client_id"),  # also the index of a sender's messages
+        # A sender's latest messages in a room, read at every send (slow mode, risk context).
+        Index("ix_messages_room_sender_seq", "room_id", "sender_id", "seq"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     room_id: int = Field(foreign_key="rooms.id")
     seq: int
-    sender_id: int = Field(foreign_key="users.id", index=True)
+    sender_id: int = Field(foreign_key="users.id")
     client_id: str = Field(max_length=64)
     body: str
     # visible | held (imminent risk, shown to sender and staff only) | hidden (by a facilitator)
