@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
 from operator import or_
 from pathlib import Path
@@ -59,6 +59,10 @@ _WORD_RE = re.compile(r"[a-z0-9_]+")
 _WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_")
 _NON_WORD_TO_SPACE = bytes(c if c in _WORD_BYTES else 0x20 for c in range(256))
 WORD_CACHE_SIZE = 50_000
+# Recent messages analysed (folded, cue hits, anchor words), by text: in chat each
+# message is sent once and then comes back as recent context of the same member's next few
+# messages, so without this every send folded and searched up to five old messages again.
+RECENT_CACHE_SIZE = 4_096
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +142,7 @@ class Engine:
         # The keys of _relevant as a set: set & set runs in C far faster than set & dict keys.
         self._relevant_words: set[str] = set()
         self._stretched: set[str] = set()
+        self._recent_cache: dict[str, tuple[Folded, list[_Found], set[str]]] = {}
         self._rules_for = [context.rules_for(cue) for cue in self.cues]
 
     def assess(self, text: str, *, recent: Iterable[str] = ()) -> Assessment:
@@ -163,9 +168,20 @@ class Engine:
             return Assessment(Severity.NONE)
         found = list(current)
         keys = [current_keys]
+        cache = self._recent_cache
         for source, message in enumerate(recent_list, start=1):
-            folded.append(self._fold(message))
-            more, more_keys = self._hits(folded[source], source)
+            analysed = cache.get(message)
+            if analysed is None:
+                old = self._fold(message)
+                analysed = (old, *self._hits(old, source))
+                if len(cache) >= RECENT_CACHE_SIZE:
+                    cache.clear()
+                cache[message] = analysed
+            old, more, more_keys = analysed
+            if more and more[0].hit.source != source:
+                # The same message sits one place further back at each new send.
+                more = [_Found(replace(f.hit, source=source), f.cue, f.folded) for f in more]
+            folded.append(old)
             found.extend(more)
             keys.append(more_keys)
         if not found:
@@ -222,6 +238,8 @@ class Engine:
             self._context_bits.clear()
             self._cue_words.clear()
             self._stretched.clear()
+            # A cached analysis refers to words learnt with the caches just cleared.
+            self._recent_cache.clear()
 
     def _learn(self, words: set[str]) -> None:
         """Work out, once per distinct word, which anchors it satisfies and which parts."""

@@ -93,3 +93,28 @@ def test_a_plan_after_despair_is_an_emergency_but_a_plan_for_help_is_not() -> No
     assert helped.severity is Severity.MODERATE
     party = assess("i have everything ready, cant wait", recent=["we have a bbq saturday"])
     assert party.severity is Severity.NONE
+
+
+def test_cached_recent_messages_give_exactly_the_uncached_verdicts() -> None:
+    """Each message comes back as recent context of the next few: its analysis is reused, and
+    every verdict must be the one a fresh analysis gives (evidence, spans, context rules)."""
+    import json
+    from pathlib import Path
+
+    from moderation.engine import default_engine, load_engine
+
+    corpus = Path(__file__).resolve().parents[2] / "moderation" / "eval" / "corpus.jsonl"
+    texts = [json.loads(line)["text"] for line in corpus.read_text(encoding="utf-8").splitlines()]
+    thread = texts[::7][:400]
+    cached = default_engine()
+    fresh = load_engine()
+    reused = 0
+    for i, text in enumerate(thread):
+        recent = thread[max(0, i - 3) : i]
+        reused += sum(m in cached._recent_cache for m in recent)
+        fresh._recent_cache.clear()
+        got = cached.assess(text, recent=recent)
+        want = fresh.assess(text, recent=recent)
+        assert [e.to_dict() for e in got.evidence] == [e.to_dict() for e in want.evidence], text
+        assert (got.severity, got.categories) == (want.severity, want.categories)
+    assert reused > 700  # two of every three recent messages were seen before: really reused
