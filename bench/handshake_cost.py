@@ -18,9 +18,7 @@ import argparse
 import asyncio
 import collections
 import sys
-import tempfile
 import time
-import uuid
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -144,22 +142,11 @@ def main() -> int:
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument("--cycles", type=int, default=CYCLES)
     args = parser.parse_args()
-    pg_name = ""
-    if args.postgres:
-        pg_name = f"village_hs_{uuid.uuid4().hex[:8]}"
-        asyncio.run(bench_run._pg(f'CREATE DATABASE "{pg_name}"'))
-        base = bench_run.PG_ADMIN_DSN.rsplit("/", 1)[0]
-        db_url = base.replace("postgresql://", "postgresql+asyncpg://") + "/" + pg_name
-    else:
-        db_url = f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='village-hs-')}/hs.db"
-    env = bench_run.village_env(db_url, "memory://", "hs")
-    try:
+    with bench_run.scratch_database(args.postgres, "hs") as db_url:
+        env = bench_run.village_env(db_url, "memory://", "hs")
         bench_run.migrate(env)
         layout = bench_run.provision(env, 1, 4)
         measure(env["VILLAGE_DATABASE_URL"], layout, args.cycles)
-    finally:
-        if pg_name:
-            asyncio.run(bench_run._pg(f'DROP DATABASE "{pg_name}" WITH (FORCE)'))
     return 0
 
 

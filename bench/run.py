@@ -23,7 +23,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -336,6 +337,22 @@ async def _pg(sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+@contextmanager
+def scratch_database(postgres: bool, prefix: str) -> Iterator[str]:
+    """The database URL of one bench script's run: a fresh PostgreSQL database, dropped
+    afterwards, or a SQLite file in a new temporary directory."""
+    if not postgres:
+        yield f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix=f'village-{prefix}-')}/{prefix}.db"
+        return
+    name = f"village_{prefix}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
+    try:
+        base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(_pg(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 def write_section(name: str, body: str) -> None:

@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
-import uuid
 
 from app import accounts, messages
 from app.access import Seat, enter_room
@@ -75,22 +73,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     args = parser.parse_args()
-    pg_name = ""
-    if args.postgres:
-        pg_name = f"village_cost_{uuid.uuid4().hex[:8]}"
-        asyncio.run(bench_run._pg(f'CREATE DATABASE "{pg_name}"'))
-        base = bench_run.PG_ADMIN_DSN.rsplit("/", 1)[0]
-        db_url = base.replace("postgresql://", "postgresql+asyncpg://") + "/" + pg_name
-    else:
-        db_url = f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='village-cost-')}/cost.db"
-    env = bench_run.village_env(db_url, "memory://", "cost")
-    try:
+    with bench_run.scratch_database(args.postgres, "cost") as db_url:
+        env = bench_run.village_env(db_url, "memory://", "cost")
         bench_run.migrate(env)
         layout = bench_run.provision(env, 1, 2)
         asyncio.run(measure(env["VILLAGE_DATABASE_URL"], layout))
-    finally:
-        if pg_name:
-            asyncio.run(bench_run._pg(f'DROP DATABASE "{pg_name}" WITH (FORCE)'))
     return 0
 
 
