@@ -11,7 +11,6 @@ once waited 30 s for the pool and failed (docs/performance.md).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -22,6 +21,7 @@ from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.storage.pg_direct import numbered
 from app.storage.tables import LoginSession
 
 _AT = LoginSession.__table__.c.created_at.type  # type: ignore[attr-defined]
@@ -137,20 +137,8 @@ _pg_bind_at = _PG_AT.bind_processor(asyncpg_dialect.dialect()) or (lambda v: v)
 _pg_read_at = _PG_AT.result_processor(asyncpg_dialect.dialect(), None) or (lambda v: v)
 
 
-def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
-    """:name parameters as asyncpg's $1, $2… and the names in their order."""
-    names: list[str] = []
-
-    def number(m: re.Match[str]) -> str:
-        if m.group(1) not in names:
-            names.append(m.group(1))
-        return f"${names.index(m.group(1)) + 1}"
-
-    return re.sub(r"(?<!:):(\w+)", number, sql), tuple(names)
-
-
-_PG_MISSED = _numbered(_MISSED_SQL)
-_PG_STATE = _numbered(_STATE_SQL)
+_PG_MISSED = numbered(_MISSED_SQL)
+_PG_STATE = numbered(_STATE_SQL)
 
 Fetch = Callable[[str, dict[str, Any]], Awaitable[Sequence[Sequence[Any]]]]
 

@@ -13,6 +13,7 @@ its commit (a message is stored before it is acknowledged or published).
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -108,3 +109,15 @@ class DirectConnections:
                 conn.terminate()
         self._all.clear()
         self._idle.clear()
+
+
+def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """:name parameters as asyncpg's $1, $2… and the names in their order."""
+    names: list[str] = []
+
+    def number(m: re.Match[str]) -> str:
+        if m.group(1) not in names:
+            names.append(m.group(1))
+        return f"${names.index(m.group(1)) + 1}"
+
+    return re.sub(r"(?<!:):(\w+)", number, sql), tuple(names)

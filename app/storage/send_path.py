@@ -23,6 +23,7 @@ from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.exc import IntegrityError
 
+from app.storage.pg_direct import numbered
 from app.storage.tables import Message
 
 RECENT_CONTEXT = 3  # the sender's last messages given to the risk engine (as app.risk did)
@@ -208,24 +209,12 @@ def store_plain(
 # --- PostgreSQL: the same unit straight on asyncpg (app.storage.pg_direct) -------------------
 
 
-def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
-    """:name parameters as asyncpg's $1, $2… and the names in their order."""
-    names: list[str] = []
-
-    def number(m: re.Match[str]) -> str:
-        if m.group(1) not in names:
-            names.append(m.group(1))
-        return f"${names.index(m.group(1)) + 1}"
-
-    return re.sub(r"(?<!:):(\w+)", number, sql), tuple(names)
-
-
-_PG_CHECKS = _numbered(_CHECKS_SQL)
+_PG_CHECKS = numbered(_CHECKS_SQL)
 # Counter and insert in one statement, so one implicit transaction: the room row is locked
 # from the UPDATE to the commit of this statement only (two workers' sends to a room queue
 # for microseconds, not for round trips), the id is gap-free (a failed insert rolls the
 # counter back with it), and the reply comes after the commit.
-_PG_STORE = _numbered(
+_PG_STORE = numbered(
     "WITH next AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE id = :room RETURNING last_seq)"
     " INSERT INTO messages (room_id, seq, sender_id, client_id, body, status, created_at)"
     " SELECT :room, next.last_seq, :user, :client_id, :body, 'visible', :now FROM next"
